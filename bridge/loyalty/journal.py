@@ -1,0 +1,193 @@
+"""The local journal: awards the database could not take yet, kept until it can.
+
+An append-only JSON-lines file. ``append`` returns only once the line is on disk (fsync), so
+the award survives a crash from the moment the receipt prints. ``replay`` applies every entry
+through the ledger; the receipt's idempotency key makes that safe to repeat (a crash between
+applying and compacting replays entries that then come back as duplicates). After a replay the
+file keeps only what was not applied, plus whatever was appended meanwhile.
+
+A crash in the middle of ``append`` can leave a torn last line. It is never lost silently and
+never glued to the next entry: ``append`` starts a fresh line first, and compaction moves
+unreadable lines to ``<journal>.rejected`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from bridge.loyalty.keys import idempotency_key
+from bridge.loyalty.ledger import Ledger, Outcome
+from bridge.loyalty.rules import PointsRule
+from parsers.receipt import Receipt
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+
+
+class JournalLineError(ValueError):
+    """A journal line that cannot be read back as an entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    receipt: Receipt
+    rule: PointsRule  # the rule in force at the sale, so a late replay awards the same points
+    at: datetime  # when the award was journaled
+
+    @property
+    def key(self) -> str:
+        return idempotency_key(self.receipt)
+
+    def to_json(self) -> str:
+        receipt = self.receipt.to_dict()
+        # to_dict leaves the text out, but the fingerprint (and so the key) is made from it.
+        receipt["raw_text"] = self.receipt.raw_text
+        record = {
+            "v": FORMAT_VERSION,
+            "key": self.key,
+            "at": self.at.isoformat(),
+            "points_per_unit": str(self.rule.points_per_unit),
+            "receipt": receipt,
+        }
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, line: str) -> JournalEntry:
+        try:
+            record: dict[str, Any] = json.loads(line)
+            if record.get("v") != FORMAT_VERSION:
+                raise JournalLineError(f"unknown journal format {record.get('v')!r}")
+            entry = cls(
+                receipt=Receipt.from_dict(record["receipt"]),
+                rule=PointsRule(Decimal(record["points_per_unit"])),
+                at=datetime.fromisoformat(record["at"]),
+            )
+        except JournalLineError:
+            raise
+        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+            raise JournalLineError(f"unreadable journal line: {exc}") from exc
+        if entry.key != record["key"]:
+            # Replaying under another key could award the receipt a second time.
+            raise JournalLineError("journal line's receipt does not give its recorded key")
+        return entry
+
+
+class Journal:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.rejected_path = self.path.with_name(self.path.name + ".rejected")
+        self._lock = threading.Lock()
+
+    def append(self, entry: JournalEntry) -> None:
+        """Write one entry and fsync it: when this returns, the award survives a crash."""
+        line = (entry.to_json() + "\n").encode("utf-8")
+        with self._lock:
+            created = not self.path.exists()
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                if not created and _ends_torn(fd):
+                    line = b"\n" + line
+                _write_all(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if created:
+                _fsync_dir(self.path.parent)
+
+    def pending(self) -> list[JournalEntry]:
+        """The entries not applied yet, oldest first (unreadable lines left out)."""
+        with self._lock:
+            data = self._read()
+        entries, _ = _parse(data)
+        return entries
+
+    def replay(self, ledger: Ledger, now: datetime | None = None) -> list[Outcome]:
+        """Apply every pending entry once, then compact the file to what is left.
+
+        Stops at the first failure (``StoreUnavailable`` when the database went away again)
+        and raises it after compacting: the entries from that one on stay for the next replay.
+        """
+        with self._lock:
+            data = self._read()
+        entries, rejected = _parse(data)
+        outcomes: list[Outcome] = []
+        applied = 0
+        try:
+            for entry in entries:
+                outcomes.append(ledger.award(entry.receipt, entry.rule, now or datetime.now(UTC)))
+                applied += 1
+        finally:
+            self._compact(len(data), entries[applied:], rejected)
+        return outcomes
+
+    def _read(self) -> bytes:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return b""
+
+    def _compact(self, seen: int, remaining: list[JournalEntry], rejected: list[bytes]) -> None:
+        with self._lock:
+            appended_meanwhile = self._read()[seen:]
+            if rejected:
+                log.warning(
+                    "journal: %d unreadable line(s) moved to %s", len(rejected), self.rejected_path
+                )
+                with open(self.rejected_path, "ab") as out:
+                    out.write(b"".join(line + b"\n" for line in rejected))
+                    out.flush()
+                    os.fsync(out.fileno())
+            kept = b"".join((e.to_json() + "\n").encode("utf-8") for e in remaining)
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            with open(tmp, "wb") as out:
+                out.write(kept + appended_meanwhile.lstrip(b"\n"))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.path)
+            _fsync_dir(self.path.parent)
+
+
+def _parse(data: bytes) -> tuple[list[JournalEntry], list[bytes]]:
+    entries: list[JournalEntry] = []
+    rejected: list[bytes] = []
+    for number, line in enumerate(_lines(data), start=1):
+        try:
+            entries.append(JournalEntry.from_json(line.decode("utf-8")))
+        except (JournalLineError, UnicodeDecodeError) as exc:
+            log.warning("journal line %d skipped: %s", number, exc)
+            rejected.append(line)
+    return entries, rejected
+
+
+def _lines(data: bytes) -> Iterable[bytes]:
+    return (line for line in data.split(b"\n") if line.strip())
+
+
+def _ends_torn(fd: int) -> bool:
+    size = os.fstat(fd).st_size
+    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _fsync_dir(path: Path) -> None:
+    # The new file's name is only durable once its folder is synced too.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

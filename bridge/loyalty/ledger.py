@@ -1,0 +1,287 @@
+"""The points ledger: blocking calls, made from a worker thread, never from the reactor.
+
+Exactly-once: an award inserts its ledger entry with ``INSERT ... ON CONFLICT DO NOTHING
+RETURNING`` on the receipt's idempotency key, in the same transaction as the balance update.
+When nothing comes back, the receipt was awarded before (a reprint, a resend, a journal
+replay): the original outcome is returned with ``duplicate=True``, so the receipt shows the
+same message and balance as the first time. Writers to one account queue on its row lock
+(``SELECT ... FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite, see
+``bridge.store.engine``).
+
+Every database failure that means "not now" (server down, file unreachable, locked past the
+busy timeout) is raised as ``StoreUnavailable``: the caller journals the award and the receipt
+prints unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from bridge.loyalty.claims import AlreadyClaimed, UnknownClaimCode, new_code, normalise_code
+from bridge.loyalty.keys import claim_key, idempotency_key
+from bridge.loyalty.rules import PointsRule
+from bridge.store.engine import StoreUnavailable
+from bridge.store.models import Account, ClaimCode, Customer, EntryKind, LedgerEntry
+from parsers.receipt import CustomerKind, CustomerRef, Receipt
+
+_CLAIM_CODE_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What to print: points earned and the new balance, or a claim code when no customer."""
+
+    points: int
+    balance: int | None  # None when the receipt has no customer
+    customer: str | None  # the customer's normalised card number, phone or loyalty id
+    claim_code: str | None
+    duplicate: bool  # True: awarded before; these are the first award's figures
+
+
+class Ledger:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._insert = _dialect_insert(engine.dialect.name)
+
+    def award(self, receipt: Receipt, rule: PointsRule, now: datetime) -> Outcome:
+        """Award a receipt's points once, whatever how often it is sent."""
+        _require_aware(now)
+        points = rule.points_for(receipt)
+        customer = receipt.customer
+        if points == 0:
+            # Nothing to record: a refund, a copy, a report... The balance is still worth showing.
+            balance = self.balance(customer) if customer else None
+            return Outcome(0, balance, customer.value if customer else None, None, False)
+        key = idempotency_key(receipt)
+        with self._transaction() as conn:
+            return self._award(conn, receipt, points, key, now)
+
+    def claim(self, code: str, card: CustomerRef | str, now: datetime) -> Outcome:
+        """Credit a claim code's points to a customer, once. Raises ``ClaimError`` otherwise."""
+        _require_aware(now)
+        code = normalise_code(code)
+        customer = _as_customer(card)
+        with self._transaction() as conn:
+            claim = conn.execute(
+                select(ClaimCode).where(ClaimCode.code == code).with_for_update()
+            ).one_or_none()
+            if claim is None:
+                raise UnknownClaimCode(f"no claim code {code}")
+            if claim.claimed_at is not None:
+                raise AlreadyClaimed(_already_claimed(code, claim.claimed_at))
+            customer_id = self._customer_id(conn, customer, now)
+            before = self._lock_account(conn, customer_id, now)
+            earned = conn.execute(
+                select(LedgerEntry).where(LedgerEntry.idempotency_key == claim.idempotency_key)
+            ).one()
+            inserted = conn.execute(
+                self._insert(LedgerEntry)
+                .values(
+                    customer_id=customer_id,
+                    kind=EntryKind.CLAIM.value,
+                    points=claim.points,
+                    balance_after=before + claim.points,
+                    idempotency_key=claim_key(code),
+                    claim_code=code,
+                    **_receipt_columns_of(earned),
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(LedgerEntry.id)
+            ).scalar_one_or_none()
+            if inserted is None:  # claimed_at said otherwise: only a hand-edited database
+                raise AlreadyClaimed(_already_claimed(code, None))
+            self._credit(conn, customer_id, claim.points, now)
+            conn.execute(
+                update(ClaimCode)
+                .where(ClaimCode.id == claim.id)
+                .values(claimed_at=now, claimed_by=customer_id)
+            )
+            return Outcome(claim.points, before + claim.points, customer.value, code, False)
+
+    def balance(self, customer: CustomerRef | str) -> int:
+        """The customer's balance; 0 for a customer never seen."""
+        ref = _as_customer(customer)
+        with self._transaction() as conn:
+            balance = conn.execute(
+                select(Account.balance)
+                .join(Customer, Customer.id == Account.customer_id)
+                .where(Customer.kind == ref.kind.value, Customer.value == ref.value)
+            ).scalar_one_or_none()
+        return balance or 0
+
+    # -- inside one transaction -------------------------------------------------------------
+
+    def _award(
+        self, conn: Connection, receipt: Receipt, points: int, key: str, now: datetime
+    ) -> Outcome:
+        customer = receipt.customer
+        customer_id: int | None = None
+        balance_after: int | None = None
+        code: str | None = None
+        if customer is not None:
+            customer_id = self._customer_id(conn, customer, now)
+            balance_after = self._lock_account(conn, customer_id, now) + points
+        else:
+            code = self._unused_code(conn)
+        inserted = conn.execute(
+            self._insert(LedgerEntry)
+            .values(
+                customer_id=customer_id,
+                kind=EntryKind.EARN.value,
+                points=points,
+                balance_after=balance_after,
+                idempotency_key=key,
+                claim_code=code,
+                receipt_store=receipt.store,
+                receipt_till=receipt.till,
+                receipt_number=receipt.number,
+                receipt_issued_at=receipt.issued_at,
+                receipt_total=receipt.total,
+                receipt_currency=receipt.currency,
+                receipt_fingerprint=receipt.fingerprint,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(LedgerEntry.id)
+        ).scalar_one_or_none()
+        if inserted is None:
+            return self._original(conn, key)
+        if customer_id is not None:
+            self._credit(conn, customer_id, points, now)
+        else:
+            assert code is not None
+            conn.execute(
+                self._insert(ClaimCode).values(
+                    code=code, points=points, idempotency_key=key, created_at=now
+                )
+            )
+        return Outcome(points, balance_after, customer.value if customer else None, code, False)
+
+    def _original(self, conn: Connection, key: str) -> Outcome:
+        points, balance_after, customer_value, code = conn.execute(
+            select(
+                LedgerEntry.points,
+                LedgerEntry.balance_after,
+                Customer.value,
+                LedgerEntry.claim_code,
+            )
+            .outerjoin(Customer, Customer.id == LedgerEntry.customer_id)
+            .where(LedgerEntry.idempotency_key == key)
+        ).one()
+        return Outcome(points, balance_after, customer_value, code, True)
+
+    def _customer_id(self, conn: Connection, customer: CustomerRef, now: datetime) -> int:
+        conn.execute(
+            self._insert(Customer)
+            .values(kind=customer.kind.value, value=customer.value, created_at=now)
+            .on_conflict_do_nothing(index_elements=["kind", "value"])
+        )
+        return conn.execute(
+            select(Customer.id).where(
+                Customer.kind == customer.kind.value, Customer.value == customer.value
+            )
+        ).scalar_one()
+
+    def _lock_account(self, conn: Connection, customer_id: int, now: datetime) -> int:
+        """The balance, with the account row locked until the transaction ends."""
+        conn.execute(
+            self._insert(Account)
+            .values(customer_id=customer_id, balance=0, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["customer_id"])
+        )
+        return conn.execute(
+            select(Account.balance).where(Account.customer_id == customer_id).with_for_update()
+        ).scalar_one()
+
+    def _credit(self, conn: Connection, customer_id: int, points: int, now: datetime) -> None:
+        conn.execute(
+            update(Account)
+            .where(Account.customer_id == customer_id)
+            .values(balance=Account.balance + points, updated_at=now)
+        )
+
+    def _unused_code(self, conn: Connection) -> str:
+        for _ in range(_CLAIM_CODE_ATTEMPTS):
+            code = new_code()
+            taken = conn.execute(select(ClaimCode.id).where(ClaimCode.code == code)).first()
+            if taken is None:
+                return code
+        raise RuntimeError("no free claim code after several tries: is the random source broken?")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        try:
+            with self._engine.begin() as conn:
+                yield conn
+        except PoolTimeout as exc:
+            raise StoreUnavailable(f"loyalty database unavailable: {exc}") from exc
+        except (OperationalError, InterfaceError) as exc:
+            if not _is_outage(exc):
+                raise
+            raise StoreUnavailable(f"loyalty database unavailable: {exc.orig or exc}") from exc
+
+
+# SQLite's primary result codes that mean "not now" rather than "this cannot work": busy,
+# locked, read-only, I/O error, disk full, cannot open, lock protocol.
+_SQLITE_OUTAGE_CODES = frozenset({5, 6, 8, 10, 13, 14, 15})
+
+
+def _is_outage(exc: OperationalError | InterfaceError) -> bool:
+    """Worth journaling and retrying later? A missing table (an unmigrated database) is not:
+    SQLite reports it as an OperationalError too, but retrying will never fix it."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    if code is None:  # PostgreSQL: psycopg raises schema errors as ProgrammingError
+        return True
+    return (code & 0xFF) in _SQLITE_OUTAGE_CODES
+
+
+def _dialect_insert(dialect: str) -> Callable[..., Any]:
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"the ledger supports SQLite and PostgreSQL, not {dialect}")
+
+
+def _as_customer(card: CustomerRef | str) -> CustomerRef:
+    if isinstance(card, CustomerRef):
+        return card
+    value = "".join(card.split()).replace("-", "")
+    if not value:
+        raise ValueError("an empty card number")
+    return CustomerRef(CustomerKind.CARD, value)
+
+
+def _receipt_columns_of(entry: Any) -> dict[str, Any]:
+    return {
+        name: getattr(entry, name)
+        for name in (
+            "receipt_store",
+            "receipt_till",
+            "receipt_number",
+            "receipt_issued_at",
+            "receipt_total",
+            "receipt_currency",
+            "receipt_fingerprint",
+        )
+    }
+
+
+def _already_claimed(code: str, when: datetime | None) -> str:
+    on = f" on {when:%Y-%m-%d %H:%M} UTC" if when is not None else ""
+    return f"claim code {code} was already claimed{on}: its points were credited once"
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")

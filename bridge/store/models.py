@@ -1,0 +1,149 @@
+"""The loyalty tables: customers, their accounts, the append-only ledger and claim codes.
+
+``ledger_entries`` is only ever inserted into. An account's balance is the sum of its
+customer's entries; the ``accounts`` row keeps that sum so an award reads one row, and its
+``CHECK (balance >= 0)`` is the last guard against spending points twice (redemptions are a
+later issue). Times are stored in UTC and always come back timezone-aware; money is Decimal.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
+
+# Named constraints, so Alembic's batch mode on SQLite can find them again.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored in UTC. SQLite keeps no zone, so the zone is put back on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: times must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Money(TypeDecorator[Decimal]):
+    """NUMERIC on PostgreSQL; text on SQLite, whose numbers are floats (money never is)."""
+
+    impl = Numeric(14, 4)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(14, 4, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"money must be Decimal, not {type(value).__name__}")
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+
+class EntryKind(Enum):
+    EARN = "earn"  # points from a receipt (customer_id is NULL until a claim code is claimed)
+    CLAIM = "claim"  # a claim code's points credited to a customer
+    ADJUST = "adjust"  # an admin's correction
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, Decimal: Money}
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_customers_kind_value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # parsers.receipt.CustomerKind value
+    value: Mapped[str] = mapped_column(String(64))  # normalised: no spaces or dashes
+    created_at: Mapped[datetime]
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    balance: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime]
+
+
+class LedgerEntry(Base):
+    """One movement of points. Never updated, never deleted."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # EntryKind value
+    points: Mapped[int] = mapped_column(Integer)
+    # The account's balance right after this entry, so a duplicate award (a reprint, a replay)
+    # can answer with the message the first one printed.
+    balance_after: Mapped[int | None] = mapped_column(Integer)
+    # UNIQUE lets many NULLs through on both databases: only keyed entries are exactly-once.
+    idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    claim_code: Mapped[str | None] = mapped_column(String(16))
+    receipt_store: Mapped[str | None] = mapped_column(String(64))
+    receipt_till: Mapped[str | None] = mapped_column(String(64))
+    receipt_number: Mapped[str | None] = mapped_column(String(64))
+    receipt_issued_at: Mapped[datetime | None]
+    receipt_total: Mapped[Decimal | None]
+    receipt_currency: Mapped[str | None] = mapped_column(String(3))
+    receipt_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class ClaimCode(Base):
+    """Points of a receipt printed without a customer, waiting for ``tillbridge claim``."""
+
+    __tablename__ = "claim_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # display form "K7QM-3XPA"
+    points: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)  # the receipt's
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))

@@ -1,0 +1,106 @@
+"""Real databases for the store and ledger tests: a SQLite file, and a PostgreSQL 16 server
+that the suite starts itself (pgserver) once per session and stops at the end."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from bridge.store import make_engine, migrate
+from parsers.receipt import CustomerKind, CustomerRef, Receipt, ReceiptKind
+
+
+def psycopg_url(uri: str) -> str:
+    return uri.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> Iterator[str]:
+    """A fresh, empty database on the session's server, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(psycopg_url(pg_server.get_uri()), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield psycopg_url(pg_server.get_uri(name))
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'tillbridge.sqlite'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """An engine on an empty database of each kind, not migrated."""
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def engine(empty_engine: Engine) -> Engine:
+    """An engine on a database of each kind, migrated to head."""
+    migrate(empty_engine)
+    return empty_engine
+
+
+ReceiptFactory = Callable[..., Receipt]
+
+
+@pytest.fixture
+def make_receipt() -> ReceiptFactory:
+    """Receipts as the parser hands them over: a consistent sale unless told otherwise."""
+
+    def make(
+        number: str = "1001",
+        total: str = "12.99",
+        customer: str | None = "4000123412341234",
+        kind: ReceiptKind = ReceiptKind.SALE,
+        store: str = "S01",
+        till: str = "2",
+        issued_at: datetime | None = None,
+        problems: list[str] | None = None,
+    ) -> Receipt:
+        issued_at = issued_at or datetime(2026, 11, 23, 10, 15, tzinfo=ZoneInfo("Europe/Madrid"))
+        return Receipt(
+            kind=kind,
+            store=store,
+            till=till,
+            number=number,
+            issued_at=issued_at,
+            currency="EUR",
+            total=Decimal(total),
+            customer=CustomerRef(CustomerKind.CARD, customer) if customer else None,
+            raw_text=f"SHOP {store}\nTILL {till} No {number}\n{issued_at:%d/%m/%Y %H:%M}\n"
+            f"TOTAL {total}\n{'CARD ' + customer if customer else ''}",
+            problems=list(problems or []),
+        )
+
+    return make

@@ -1,0 +1,572 @@
+"""The interceptor: one sans-I/O state machine per till (h11 style: no sockets, no clock).
+
+The shell (TCP or serial driver) feeds it what happens and writes out what it returns:
+
+- ``from_till(data, now)``: bytes from the till. Every byte goes on to the printer at once and
+  in order, except the end of a receipt, which is held until the receipt has been handled.
+- ``from_printer(data, now)``: bytes from the printer (status replies: DLE EOT, ASB, GS r).
+  They go back to the till at once, unchanged, whatever the session is doing.
+- ``handled(receipt_id, message, now)``: the handler's answer to a ``HandleReceipt`` request.
+- ``timer(now)``: call it at or after the ``deadline`` of the last ``Output``.
+- ``till_closed(now)``: end of the till's stream: everything held is released.
+
+Each call returns an ``Output``: bytes for the printer, bytes for the till, requests, and the
+earliest time the session wants ``timer()`` called (``None``: no timer). ``now`` is monotonic
+seconds; only differences between the values matter.
+
+**What is held, in inject mode.** A receipt ends at its cut (every mode), at the next ESC @
+after printed content (``EndOfReceipt.RESET``), or after ``idle_gap`` seconds without till
+bytes after printed content (``EndOfReceipt.IDLE``, for printers without a cutter). At a cut
+or ESC @ the session sets a *hold point* right before it, or before the feeds that led up to
+it (LF, CR, FF, ESC d, ESC J sent after the last line was printed), so the message prints right
+after the receipt's last line and then come the till's own feeds and cut. Bytes after the hold
+point wait, in order, until ``handled()`` answers (the message bytes go first: they include
+the restore of the till's printer state) or ``max_hold`` passes (the bytes go on with no
+message; a later ``handled()`` for that receipt is ignored, it can never print into a later
+receipt). An idle-gap end holds nothing: a message that comes before the till sends anything
+more is printed; once the till sends bytes other than status requests, it is dropped.
+
+**Tentative bytes.** Feeds at the tail of the stream may be followed by a cut, so they wait:
+they go on as soon as anything but a cut follows, or ``feed_hold`` seconds after they started
+waiting. The tokenizer's pending bytes (an unfinished command, perhaps the start of a GS V, or
+a text run the next chunk may continue) wait the same way, for the next chunk or ``feed_hold``.
+Bytes that went on that way are never held afterwards: a cut whose first bytes had already
+gone to the printer ends its receipt unheld (``HandleReceipt.held`` is False).
+
+**Several receipts held at once.** When the till sends a second cut while the first is held,
+the second receipt queues behind the first with its own hold point and its own ``max_hold``
+bound (counted from its own cut): answers are applied in stream order, each message at its own
+receipt's end; releasing the first hold lets the bytes run up to the second hold point.
+
+**Bounds.** Bytes waiting behind hold points are bounded by ``max_held_bytes``: past it, the
+oldest hold is released with no message (repeatedly, if need be), and tentative bytes are
+forced on. The shell should also stop reading the till while ``backlog`` is large (rule 3:
+backpressure, not buffering). Each receipt's raw capture is bounded by ``max_capture_bytes``
+(``HandleReceipt.truncated``). The tokenizer's own buffers are bounded by its design.
+
+**Modes.** ``INJECT`` (default) as above. ``OBSERVE``: nothing is held or added; every receipt
+is still read and requested with ``held=False``. ``PASSTHROUGH``: bytes straight through, not
+even read.
+
+**Failing open.** Any exception in the session's own reading logic is logged; the bytes
+waiting are released at once with no message, the reader starts afresh and the receipt in
+progress is not reported (it passes through byte-exact).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+
+from parsers.document import Document, DocumentBuilder
+from parsers.escpos.events import (
+    Command,
+    Control,
+    Cut,
+    Event,
+    Payload,
+    Reset,
+    StatusRequest,
+    Text,
+)
+from parsers.escpos.state import PrinterState
+from parsers.escpos.tokenizer import Tokenizer
+
+log = logging.getLogger(__name__)
+
+_FEED_CONTROLS = frozenset(("LF", "CR", "FF"))
+_FEED_COMMANDS = frozenset(("ESC d", "ESC J"))
+# Feeds that print the line buffer first: after one of them no unfinished line is waiting.
+_LINE_ENDS = frozenset(("LF", "FF", "ESC d", "ESC J"))
+_PREFIX_BYTES = frozenset((0x1B, 0x1D, 0x1C, 0x10))
+
+
+class Mode(Enum):
+    INJECT = "inject"  # hold receipt ends, print the handler's message before them
+    OBSERVE = "observe"  # read and report receipts, add nothing, hold nothing
+    PASSTHROUGH = "passthrough"  # touch nothing
+
+
+class EndOfReceipt(Enum):
+    CUT = "cut"
+    RESET = "reset"  # the next ESC @ after printed content (a cut still ends a receipt too)
+    IDLE = "idle"  # an idle gap after printed content (a cut still ends a receipt too)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    mode: Mode = Mode.INJECT
+    end_of_receipt: EndOfReceipt = EndOfReceipt.CUT
+    max_hold: float = 1.5  # seconds a receipt end may be held waiting for the handler
+    idle_gap: float = 2.0  # seconds of till silence that end a receipt (EndOfReceipt.IDLE)
+    feed_hold: float = 0.05  # seconds tentative bytes (tail feeds, pending) may wait
+    max_capture_bytes: int = 1 << 20  # raw bytes kept per receipt for the journal
+    max_held_bytes: int = 64 * 1024  # till bytes allowed to wait before holds are cut short
+    till: str = "till"  # for log messages
+
+
+@dataclass(slots=True)
+class HandleReceipt:
+    """A receipt has ended: read it, award, and answer with ``Session.handled`` if ``held``.
+
+    ``raw`` is the receipt's bytes as the till sent them (for the journal), cut short at
+    ``max_capture_bytes`` (then ``truncated``). ``state`` is the till's printer state at the
+    receipt's end: the message must restore it. ``held``: the session waits for
+    ``handled()`` and prints a message given in time; if False, the session prints nothing
+    for this receipt (observe mode, a cut already on its way, the end of the stream).
+    """
+
+    receipt_id: int
+    document: Document
+    raw: bytes
+    state: PrinterState
+    held: bool
+    truncated: bool = False
+
+
+Request = HandleReceipt
+
+
+@dataclass(slots=True)
+class Output:
+    to_printer: bytes = b""
+    to_till: bytes = b""
+    requests: list[Request] = field(default_factory=list)
+    deadline: float | None = None  # call timer() at or after this time
+
+
+@dataclass(slots=True)
+class _Hold:
+    """A point in the till's stream where bytes stop until the receipt is handled."""
+
+    offset: int  # stream offset of the first byte held
+    receipt_id: int
+    deadline: float | None  # None: an idle-gap end, which holds nothing behind it
+    line_open: bool = False  # text waits in the line buffer: the message starts on a new line
+    resolved: bool = False
+    message: bytes | None = None
+
+
+class Session:
+    """The interceptor for one till. See the module docstring for what it does and why."""
+
+    def __init__(self, config: SessionConfig | None = None) -> None:
+        self.config = config if config is not None else SessionConfig()
+        self._tokenizer = Tokenizer()
+        self._builder = self._new_builder()
+        # Till stream offsets: bytes received, sent on to the printer, covered by events.
+        self._received = 0
+        self._sent = 0
+        self._tokenized = 0
+        self._queue = bytearray()  # the till bytes from _sent to _received
+        self._holds: deque[_Hold] = deque()
+        self._feeds_from: int | None = None  # start of the tentative tail feeds
+        self._forced_to = 0  # bytes up to here go on whatever the events say
+        self._waiting_since: float | None = None  # when tentative bytes started to wait
+        self._line_open = False  # text waits in the printer's line buffer
+        self._printed = False  # printed content since the last receipt end
+        self._last_till_at: float | None = None
+        self._capture = bytearray()
+        self._truncated = False
+        self._next_id = 1
+        self._skip_receipt = False  # after a failure: pass the receipt in progress through
+        self._closed = False
+
+    # --- public API ---------------------------------------------------------------------
+
+    @property
+    def backlog(self) -> int:
+        """Till bytes received but not yet given to the printer (pause the till when large)."""
+        return self._received - self._sent
+
+    @property
+    def holding(self) -> bool:
+        """A receipt end is waiting for its handler."""
+        return any(not h.resolved and h.deadline is not None for h in self._holds)
+
+    def from_till(self, data: bytes, now: float) -> Output:
+        if not data:
+            return self._output(bytearray(), [])
+        mode = self.config.mode
+        if mode is Mode.PASSTHROUGH or self._closed:
+            return Output(to_printer=bytes(data))
+        out = bytearray()
+        requests: list[Request] = []
+        # Queue first: whatever fails below, these bytes are accounted for and will go on.
+        self._queue += data
+        self._received += len(data)
+        self._last_till_at = now
+        if mode is Mode.OBSERVE:
+            self._forced_to = self._received
+            self._emit(out, len(self._queue))
+        try:
+            before = self._tokenizer.state.copy()
+            events = self._tokenizer.feed(data)
+            self._drop_idle_hold(events)
+            self._read(events, before, now, requests)
+            self._bound(out)
+        except Exception:
+            self._fail_open(out, "reading bytes from the till")
+        return self._output(out, requests, now)
+
+    def from_printer(self, data: bytes, now: float) -> Output:
+        # Status replies are never held, merged or altered (DESIGN: ESC/POS facts).
+        return Output(to_till=bytes(data), deadline=self._deadline())
+
+    def handled(self, receipt_id: int, message: bytes | None, now: float) -> Output:
+        out = bytearray()
+        if self.config.mode is not Mode.INJECT:
+            return self._output(out, [])
+        try:
+            for hold in self._holds:
+                if hold.receipt_id == receipt_id and not hold.resolved:
+                    hold.resolved = True
+                    hold.message = bytes(message) if message else None
+                    break
+            else:
+                # Too late (released at the bound or at close) or unknown: never print it now,
+                # it would land inside a later receipt.
+                log.info(
+                    "%s: result for receipt %d comes after its release: not printed",
+                    self.config.till,
+                    receipt_id,
+                )
+            self._flush(out)
+        except Exception:
+            self._fail_open(out, f"applying the result for receipt {receipt_id}")
+        return self._output(out, [], now)
+
+    def timer(self, now: float) -> Output:
+        out = bytearray()
+        requests: list[Request] = []
+        if self.config.mode is Mode.PASSTHROUGH or self._closed:
+            return self._output(out, requests)
+        try:
+            for hold in self._holds:
+                if not hold.resolved and hold.deadline is not None and now >= hold.deadline:
+                    hold.resolved = True
+                    log.warning(
+                        "%s: receipt %d not handled within %.3f s: released with no message",
+                        self.config.till,
+                        hold.receipt_id,
+                        self.config.max_hold,
+                    )
+            if self._waiting_since is not None and now >= (
+                self._waiting_since + self.config.feed_hold
+            ):
+                self._force()
+            idle_at = self._idle_deadline()
+            if idle_at is not None and now >= idle_at:
+                self._idle_end(now, requests)
+            self._flush(out)
+        except Exception:
+            self._fail_open(out, "handling a timer")
+        return self._output(out, requests, now)
+
+    def till_closed(self, now: float) -> Output:
+        out = bytearray()
+        requests: list[Request] = []
+        if self.config.mode is Mode.PASSTHROUGH or self._closed:
+            self._closed = True
+            return self._output(out, requests)
+        try:
+            before = self._tokenizer.state.copy()
+            events = self._tokenizer.close()
+            self._read(events, before, now, requests)
+            capture = self._capture_end()
+            state = self._tokenizer.state.copy()
+            for document in self._builder.close():
+                self._report(document, capture, None, state, now, requests)
+        except Exception:
+            self._fail_open(out, "closing the till's stream")
+        # Release everything, answered or not: the stream is over.
+        for hold in self._holds:
+            if not hold.resolved:
+                hold.resolved = True
+                log.info(
+                    "%s: till closed while receipt %d was held: released with no message",
+                    self.config.till,
+                    hold.receipt_id,
+                )
+        self._forced_to = self._received
+        self._feeds_from = None
+        try:
+            self._flush(out)
+        except Exception:
+            self._fail_open(out, "releasing at close")
+        if self._queue:  # cannot happen; the bytes must go on all the same
+            self._emit(out, len(self._queue))
+        self._holds.clear()
+        self._closed = True
+        return Output(to_printer=bytes(out), requests=requests, deadline=None)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _new_builder(self) -> DocumentBuilder:
+        return DocumentBuilder(reset_ends_document=self.config.end_of_receipt is EndOfReceipt.RESET)
+
+    def _read(
+        self, events: list[Event], before: PrinterState, now: float, requests: list[Request]
+    ) -> None:
+        """Follow the events: tail feeds, receipt ends, the line buffer, the capture."""
+        ends_at_reset = self.config.end_of_receipt is EndOfReceipt.RESET
+        builder_feed = self._builder.feed
+        for index, event in enumerate(events):
+            start = self._tokenized
+            self._tokenized = start + len(event.raw)
+            is_cut = isinstance(event, Cut)
+            if is_cut or (ends_at_reset and isinstance(event, Reset)):
+                if is_cut:
+                    self._capture_add(event.raw)
+                capture = self._capture_end()
+                if not is_cut:
+                    self._capture_add(event.raw)  # ESC @ starts the next receipt
+                documents = builder_feed((event,))
+                hold_at = self._feeds_from if self._feeds_from is not None else start
+                if hold_at < self._sent:
+                    hold_at = start
+                for document in documents:
+                    state = _state_after(before, events, index)
+                    self._report(document, capture, hold_at, state, now, requests)
+                self._feeds_from = None
+                self._line_open = False
+                self._printed = False
+                self._skip_receipt = False
+                continue
+            self._capture_add(event.raw)
+            for document in builder_feed((event,)):
+                # Not expected: the builder ends documents only at the events above.
+                state = self._tokenizer.state.copy()
+                self._report(document, self._capture_end(), None, state, now, requests)
+            self._follow_line(event, start)
+
+    def _follow_line(self, event: Event, start: int) -> None:
+        """Track the tail feeds and whether text waits in the printer's line buffer."""
+        if isinstance(event, Control):
+            name = event.name
+            if name in _FEED_CONTROLS:
+                if self._line_open:
+                    if name in _LINE_ENDS:
+                        self._line_open = False  # it prints the line: part of the receipt
+                    self._feeds_from = None
+                elif self._feeds_from is None:
+                    self._feeds_from = start
+                return
+            if name == "HT":
+                self._line_open = True
+            self._feeds_from = None
+            return
+        if isinstance(event, Command) and event.name in _FEED_COMMANDS:
+            if self._line_open:
+                self._line_open = False  # it prints the line: part of the receipt
+                self._feeds_from = None
+            elif self._feeds_from is None:
+                self._feeds_from = start
+            return
+        self._feeds_from = None
+        if isinstance(event, Reset):
+            self._line_open = False  # ESC @ clears the line buffer
+        elif isinstance(event, Text):
+            self._line_open = True
+            if not self._printed and event.text.strip():
+                self._printed = True
+        elif isinstance(event, Payload) or (
+            isinstance(event, Command) and (event.payload_length or event.name == "FS p")
+        ):
+            self._printed = True
+
+    def _report(
+        self,
+        document: Document,
+        capture: tuple[bytes, bool],
+        hold_at: int | None,
+        state: PrinterState,
+        now: float,
+        requests: list[Request],
+        idle: bool = False,
+    ) -> None:
+        if self._skip_receipt:
+            log.warning("%s: receipt after a failure not reported", self.config.till)
+            return
+        receipt_id = self._next_id
+        self._next_id += 1
+        held = False
+        if self.config.mode is Mode.INJECT and hold_at is not None:
+            if hold_at >= self._sent:
+                deadline = None if idle else now + self.config.max_hold
+                self._holds.append(_Hold(hold_at, receipt_id, deadline, self._line_open))
+                held = True
+            else:
+                log.info(
+                    "%s: receipt %d ended by bytes already sent on: no message",
+                    self.config.till,
+                    receipt_id,
+                )
+        raw, truncated = capture
+        requests.append(HandleReceipt(receipt_id, document, raw, state, held, truncated))
+
+    def _idle_deadline(self) -> float | None:
+        if (
+            self.config.end_of_receipt is not EndOfReceipt.IDLE
+            or not self._printed
+            or self._last_till_at is None
+        ):
+            return None
+        return self._last_till_at + self.config.idle_gap
+
+    def _idle_end(self, now: float, requests: list[Request]) -> None:
+        self._printed = False
+        self._force()  # the tail feeds go on: there is no cut to wait for
+        capture = self._capture_end()
+        state = self._tokenizer.state.copy()
+        for document in self._builder.close():
+            self._report(document, capture, self._received, state, now, requests, idle=True)
+        self._skip_receipt = False
+
+    def _drop_idle_hold(self, events: list[Event]) -> None:
+        """New till bytes after an idle-gap end: the message may still go before status
+        requests, which print nothing; anything else starts the next receipt."""
+        if not self._holds:
+            return
+        hold = self._holds[-1]
+        if hold.deadline is not None or hold.resolved:
+            return
+        if self._tokenizer.pending == 0 and all(isinstance(e, StatusRequest) for e in events):
+            hold.offset = self._received
+            return
+        hold.resolved = True
+        log.info(
+            "%s: the till went on before receipt %d was handled: no message",
+            self.config.till,
+            hold.receipt_id,
+        )
+
+    # --- the capture --------------------------------------------------------------------
+
+    def _capture_add(self, raw: bytes) -> None:
+        room = self.config.max_capture_bytes - len(self._capture)
+        if len(raw) > room:
+            self._truncated = True
+            raw = raw[: max(room, 0)]
+        self._capture += raw
+
+    def _capture_end(self) -> tuple[bytes, bool]:
+        """The capture of the receipt that ends here, and whether it was cut short."""
+        raw, truncated = bytes(self._capture), self._truncated
+        self._capture.clear()
+        self._truncated = False
+        return raw, truncated
+
+    # --- the bytes ----------------------------------------------------------------------
+
+    def _emit(self, out: bytearray, count: int) -> None:
+        out += self._queue[:count]
+        del self._queue[:count]
+        self._sent += count
+
+    def _flush(self, out: bytearray) -> None:
+        """Send on what may go: up to the first hold point, past each one resolved."""
+        while True:
+            safe = self._feeds_from if self._feeds_from is not None else self._tokenized
+            limit = min(max(safe, self._forced_to), self._received)
+            hold = self._holds[0] if self._holds else None
+            if hold is not None:
+                limit = min(limit, hold.offset)
+            if limit > self._sent:
+                self._emit(out, limit - self._sent)
+            if hold is None or self._sent < hold.offset or not hold.resolved:
+                return
+            self._holds.popleft()
+            if hold.message:
+                if hold.line_open:
+                    out += b"\n"  # or the message would print on the receipt's last line
+                out += hold.message
+
+    def _force(self) -> None:
+        """Tentative bytes go on: they waited long enough."""
+        self._forced_to = self._received
+        self._feeds_from = None
+        self._waiting_since = None
+
+    def _bound(self, out: bytearray) -> None:
+        """Too much waiting: release the oldest holds, then the tentative bytes."""
+        limit = self.config.max_held_bytes
+        self._flush(out)
+        while len(self._queue) > limit and self._holds:
+            hold = self._holds[0]
+            if hold.resolved:
+                break  # it waits on tentative bytes before it, forced below
+            hold.resolved = True
+            log.warning(
+                "%s: more than %d bytes behind receipt %d: released with no message",
+                self.config.till,
+                limit,
+                hold.receipt_id,
+            )
+            self._flush(out)
+        if len(self._queue) > limit:
+            self._force()
+            self._flush(out)
+
+    def _fail_open(self, out: bytearray, doing: str) -> None:
+        log.exception(
+            "%s: failure while %s: passing the receipt through unchanged", self.config.till, doing
+        )
+        # Messages already answered stay out: only the till's bytes, all of them, in order.
+        self._emit(out, len(self._queue))
+        self._holds.clear()
+        try:
+            state = self._tokenizer.state.copy()
+        except Exception:
+            state = PrinterState()
+        self._tokenizer = Tokenizer(state)
+        self._builder = self._new_builder()
+        self._tokenized = self._forced_to = self._received
+        self._feeds_from = None
+        self._waiting_since = None
+        self._line_open = False
+        self._printed = False
+        self._capture.clear()
+        self._truncated = False
+        self._skip_receipt = True
+
+    # --- output -------------------------------------------------------------------------
+
+    def _output(self, out: bytearray, requests: list[Request], now: float | None = None) -> Output:
+        if now is not None:
+            self._note_waiting(now)
+        return Output(to_printer=bytes(out), requests=requests, deadline=self._deadline())
+
+    def _note_waiting(self, now: float) -> None:
+        """Start (or stop) the feed_hold clock for bytes that wait on nothing but events."""
+        limit = self._received
+        if self._holds:
+            limit = min(limit, self._holds[0].offset)
+        if limit > self._sent:
+            if self._waiting_since is None:
+                self._waiting_since = now
+        else:
+            self._waiting_since = None
+
+    def _deadline(self) -> float | None:
+        times = [h.deadline for h in self._holds if not h.resolved and h.deadline is not None]
+        if self._waiting_since is not None:
+            times.append(self._waiting_since + self.config.feed_hold)
+        idle_at = self._idle_deadline()
+        if idle_at is not None:
+            times.append(idle_at)
+        return min(times) if times else None
+
+
+def _state_after(before: PrinterState, events: list[Event], index: int) -> PrinterState:
+    """The printer state just before ``events[index]``, replaying the commands from
+    ``before`` (the state when the batch began). Each command is fed alone, and the replay
+    closed after it, so a payload header cannot make it read the next command as data."""
+    replay = Tokenizer(before)
+    for event in events[:index]:
+        if isinstance(event, Command) and event.raw[:1] and event.raw[0] in _PREFIX_BYTES:
+            replay.feed(event.raw)
+            replay.close()
+    return replay.state.copy()

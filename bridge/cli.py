@@ -25,6 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=["text", "html", "png"], default="text")
     r.add_argument("-o", "--output", help="write here instead of standard output")
     r.set_defaults(run="bridge.commands.render:run")
+
+    c = sub.add_parser("check-config", help="read and check the config file, then summarise it")
+    c.add_argument(
+        "--config",
+        metavar="PATH",
+        help="the config file; default: tillbridge.toml here, then /etc/tillbridge/tillbridge.toml",
+    )
+    c.set_defaults(run="bridge.commands.check_config:run")
     return parser
 
 

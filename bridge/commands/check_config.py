@@ -1,0 +1,69 @@
+"""``tillbridge check-config [--config PATH]``: read and check the config, as the daemon would.
+
+Prints each till (listen -> printer, layout, profile, mode) and "config OK", exit 0; otherwise
+every problem on standard error, one a line, exit 2. Without ``--config`` it reads
+``tillbridge.toml`` in the current folder, then ``/etc/tillbridge/tillbridge.toml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from bridge.config import DEFAULT_PATHS, Config, ConfigError, find_config, load_config
+
+_PROG = "tillbridge check-config"
+
+
+def run(args: argparse.Namespace) -> int:
+    _quiet_escpos_cache()
+    path = find_config(args.config)
+    if path is None:
+        looked = ", ".join(str(p) for p in DEFAULT_PATHS)
+        print(f"{_PROG}: no config file (looked for {looked}); use --config PATH", file=sys.stderr)
+        return 2
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(summary(config))
+    print("config OK")
+    return 0
+
+
+def summary(config: Config) -> str:
+    from sqlalchemy.engine import make_url
+
+    lines = [
+        f"config: {config.source}",
+        f"database: {make_url(config.database.url).render_as_string(hide_password=True)}",
+        f"journal: {config.journal}",
+        f"points per currency unit: {config.loyalty.points_per_unit}",
+    ]
+    if config.capture_dir is not None:
+        lines.append(f"captures: {config.capture_dir}")
+    for till in config.tills:
+        columns = "" if till.columns is None else f" ({till.columns} columns)"
+        lines.append(
+            f'till "{till.name}": {till.listen} -> {till.printer}, layout {till.layout}, '
+            f"profile {till.profile}{columns}, mode {till.mode.value}, "
+            f"end of receipt {till.end_of_receipt.value}, max hold {till.max_hold_ms} ms"
+        )
+    return "\n".join(lines)
+
+
+def _quiet_escpos_cache() -> None:
+    """Checking a printer profile imports python-escpos, which otherwise leaves a temporary
+    folder behind on every run."""
+    if "ESCPOS_CAPABILITIES_PICKLE_DIR" in os.environ:
+        return
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = cache / "tillbridge" / "escpos"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(folder)

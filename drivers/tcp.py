@@ -1,0 +1,61 @@
+"""TCP on both sides: the till's listener and the printer's client connection.
+
+Takes plain parameters; ``from_config`` accepts the ``TcpListen`` / ``TcpConnect`` dataclasses
+of ``bridge.config`` (anything with ``host`` and ``port``).
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any, Protocol
+
+from twisted.internet import defer
+from twisted.internet.endpoints import HostnameEndpoint, connectProtocol
+from twisted.internet.interfaces import IListeningPort
+from twisted.internet.protocol import Protocol as TwistedProtocol
+
+from drivers.link import TillLink
+
+
+class _HostPort(Protocol):
+    host: str
+    port: int
+
+
+class TcpPrinter:
+    """A network printer (usually port 9100): one connection per pairing."""
+
+    def __init__(self, host: str, port: int, reactor: Any, connect_timeout: float = 3.0) -> None:
+        self.host = host
+        self.port = port
+        self.reactor = reactor
+        # Bounded so an unroutable printer closes the till's connection in seconds, not the
+        # OS's minutes: the till's own retry logic is then what it would be with a dead printer.
+        self.connect_timeout = connect_timeout
+        self.description = f"tcp:{host}:{port}"
+
+    @classmethod
+    def from_config(
+        cls, config: _HostPort, reactor: Any, connect_timeout: float = 3.0
+    ) -> TcpPrinter:
+        return cls(config.host, config.port, reactor, connect_timeout)
+
+    def connect(self, protocol: TwistedProtocol) -> defer.Deferred[Any]:
+        endpoint = HostnameEndpoint(
+            self.reactor, self.host, self.port, timeout=self.connect_timeout
+        )
+        return connectProtocol(endpoint, protocol)
+
+
+def listen_tcp(
+    link: TillLink, host: str, port: int, reactor: Any, backlog: int = 50
+) -> IListeningPort:
+    """Listen for tills on ``host:port`` (``port`` 0: any free port, see ``getHost()``)."""
+    listening = reactor.listenTCP(port, link, backlog=backlog, interface=host)
+    # Accepted sockets inherit it, so the till's first window is already small.
+    listening.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, link.options.till_rcvbuf)
+    return listening
+
+
+def listen_tcp_from_config(link: TillLink, config: _HostPort, reactor: Any) -> IListeningPort:
+    return listen_tcp(link, config.host, config.port, reactor)

@@ -1,0 +1,378 @@
+"""The virtual printer on the wire: a Twisted factory serving TCP or a pseudo-terminal.
+
+Each connection gets its own ``PrinterModel`` (its own receive buffer and printer state); the
+conditions (paper, cover...) belong to the one physical printer, the factory. Every receipt is
+kept in memory (``factory.receipts``) and, given a folder, saved there as ``NNNN.bin`` (the raw
+bytes) plus the renderings asked for (``NNNN.txt``, ``.html``, ``.png``), numbered after the
+files already there.
+
+A slow printer (``bytes_per_second``) prints its receive buffer at that speed and stops reading
+its transport while the buffer is full, so the sender's socket (or the pty) fills and the
+sender blocks: backpressure, with the printer's memory bounded by the buffer plus one read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import socket
+import tty
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from twisted.internet import defer
+from twisted.internet.interfaces import IHalfCloseableProtocol, IListeningPort
+from twisted.internet.protocol import Factory, Protocol
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from drivers.device_file import DeviceTransport
+from drivers.virtual_printer.model import Output, PrintedReceipt, PrinterModel
+from drivers.virtual_printer.status import Conditions, Identity, change
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("text", "html", "png")
+RECEIVE_BUFFER = 4096  # a TM-T88's receive buffer holds 4 KB (or 45 bytes, by DIP switch)
+TICK = 0.02  # seconds between two steps of a slow print engine
+_NUMBERED = re.compile(r"(\d{4,})\.bin")
+
+
+@implementer(IHalfCloseableProtocol)
+class VirtualPrinterProtocol(Protocol):
+    """One connection to the virtual printer."""
+
+    def __init__(self, factory: VirtualPrinterFactory) -> None:
+        self.factory = factory
+        self.model = PrinterModel(
+            factory.conditions, factory.identity, reset_ends_document=factory.reset_ends_document
+        )
+        self.peak_queued = 0  # the most bytes ever waiting in the receive buffer
+        self.lost: defer.Deferred[None] = defer.Deferred()
+        self._connected = False
+        self._sender_done = False  # the sender half-closed or went away
+        self._paused = False
+        self._pump: Any = None  # the delayed call of a slow print engine's next step
+        self._credit = 0.0  # bytes a slow engine may print now
+        self._last = 0.0
+        self._busy = False  # inside print_now
+        self._again = False  # print_now was asked for again meanwhile
+
+    # -- Twisted callbacks -------------------------------------------------------------------
+
+    def connectionMade(self) -> None:
+        self._connected = True
+        self._last = self.factory.reactor.seconds()
+        self.factory.connections.append(self)
+        set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            set_no_delay(True)  # status replies are a byte or four: send them at once
+
+    def dataReceived(self, data: bytes) -> None:
+        self.factory.received += len(data)
+        for reply in self.model.receive(data):
+            self._write(reply)
+        self.peak_queued = max(self.peak_queued, self.model.queued)
+        self.print_now()
+
+    def readConnectionLost(self) -> None:
+        # The sender is done but may still wait for the reply to its last GS r: print the rest,
+        # answer it, then close (as a network printer does).
+        self._sender_done = True
+        self.print_now()
+
+    def writeConnectionLost(self) -> None:
+        self._connected = False
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        # Like a real printer, keep printing what is in the buffer; replies go nowhere.
+        self._connected = False
+        self._sender_done = True
+        self.print_now()
+        if not self.lost.called:
+            self.lost.callback(None)
+
+    # -- the print engine --------------------------------------------------------------------
+
+    def print_now(self) -> None:
+        """Print what the speed allows, schedule the next step, pause or resume reading."""
+        # Receipts go to callbacks and waiters that may change the conditions or the speed,
+        # which calls back here: run again after the current step rather than inside it.
+        if self._busy:
+            self._again = True
+            return
+        self._busy = self._again = True
+        try:
+            while self._again and not self.model.closed:
+                self._again = False
+                self._step()
+        finally:
+            self._busy = False
+
+    def _step(self) -> None:
+        if self._pump is not None and self._pump.active():
+            self._pump.cancel()
+        self._pump = None
+        rate = self.factory.bytes_per_second
+        before = self.model.queued
+        if rate is None:
+            output = self.model.print_pending()
+        else:
+            now = self.factory.reactor.seconds()
+            # An idle printer does not save up speed: at most one step's worth of credit.
+            self._credit = min(self._credit + (now - self._last) * rate, max(1.0, rate * TICK))
+            self._last = now
+            output = self.model.print_pending(int(self._credit))
+            self._credit -= before - self.model.queued
+        self._deliver(output)
+        if rate is not None and self.model.queued and self.model.ready:
+            self._pump = self.factory.reactor.callLater(TICK, self.print_now)
+        self._flow()
+        if self._sender_done and not self.model.queued:
+            self._finish()
+
+    def stop(self) -> None:
+        """Stop the print engine's clock (the end of a test): nothing more gets printed."""
+        if self._pump is not None and self._pump.active():
+            self._pump.cancel()
+        self._pump = None
+
+    def _flow(self) -> None:
+        if not self._connected or self._sender_done:
+            return
+        if not self._paused and self.model.queued >= self.factory.receive_buffer:
+            self._paused = True
+            self.transport.pauseProducing()
+        elif self._paused and self.model.queued <= self.factory.receive_buffer // 2:
+            self._paused = False
+            self.transport.resumeProducing()
+
+    def _finish(self) -> None:
+        self.stop()
+        self._deliver(self.model.close())
+        if self in self.factory.connections:
+            self.factory.connections.remove(self)
+        if self._connected:
+            self.transport.loseConnection()
+
+    def conditions_changed(self) -> None:
+        for reply in self.model.conditions_changed():
+            self._write(reply)
+        self.print_now()
+
+    def _deliver(self, output: Output) -> None:
+        # Receipts first: when a till gets the reply to its GS r, the receipt is on file.
+        for receipt in output.receipts:
+            self.factory.record(receipt)
+        for reply in output.replies:
+            self._write(reply)
+
+    def _write(self, reply: bytes) -> None:
+        if self._connected:
+            self.transport.write(reply)
+
+
+class VirtualPrinterFactory(Factory):
+    """A virtual ESC/POS printer: serve it with ``listen_tcp`` or ``serve_pty``.
+
+    ``formats``: which renderings to save beside each ``NNNN.bin`` ("text", "html", "png").
+    ``bytes_per_second``: print speed, ``None`` for instant. ``receive_buffer``: bytes waiting
+    to be printed before the printer stops reading. ``on_receipt`` is called with each
+    receipt once it is recorded (and saved).
+    """
+
+    protocol = VirtualPrinterProtocol
+
+    def __init__(
+        self,
+        folder: Path | None = None,
+        formats: Iterable[str] = ("text",),
+        *,
+        bytes_per_second: float | None = None,
+        receive_buffer: int = RECEIVE_BUFFER,
+        conditions: Conditions | None = None,
+        identity: Identity | None = None,
+        reset_ends_document: bool = False,
+        on_receipt: Callable[[PrintedReceipt], object] | None = None,
+        reactor: Any = None,
+    ) -> None:
+        self.formats = tuple(formats)
+        unknown = set(self.formats) - set(FORMATS)
+        if unknown:
+            raise ValueError(f"unknown formats {sorted(unknown)}; known: {list(FORMATS)}")
+        if bytes_per_second is not None and bytes_per_second <= 0:
+            raise ValueError("bytes_per_second must be positive (or None for instant)")
+        self.folder = folder
+        self.bytes_per_second = bytes_per_second
+        self.receive_buffer = receive_buffer
+        self.conditions = conditions if conditions is not None else Conditions()
+        self.identity = identity if identity is not None else Identity()
+        self.reset_ends_document = reset_ends_document
+        self.on_receipt = on_receipt
+        if reactor is None:
+            from twisted.internet import reactor
+        self.reactor = reactor
+        self.receipts: list[PrintedReceipt] = []
+        self.saved: list[list[Path]] = []  # per receipt, the files written (with a folder)
+        self.received = 0  # bytes received, all connections together
+        self.connections: list[VirtualPrinterProtocol] = []
+        self._waiting: list[tuple[int, defer.Deferred[list[PrintedReceipt]]]] = []
+        self._next_number = 1
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            numbers = [int(m[1]) for p in folder.iterdir() if (m := _NUMBERED.fullmatch(p.name))]
+            self._next_number = max(numbers, default=0) + 1
+
+    def buildProtocol(self, addr: Any) -> VirtualPrinterProtocol:
+        protocol = VirtualPrinterProtocol(self)
+        protocol.factory = self
+        return protocol
+
+    # -- serving -----------------------------------------------------------------------------
+
+    def listen_tcp(
+        self,
+        reactor: Any,
+        port: int = 0,
+        interface: str = "127.0.0.1",
+        *,
+        rcvbuf: int | None = None,
+    ) -> IListeningPort:
+        """Listen on ``interface:port`` (0: a free port, see ``getHost().port``).
+
+        ``rcvbuf`` sets the accepted sockets' receive buffer: small, the slowness of a slow
+        printer reaches the sender after a few kilobytes rather than megabytes.
+        """
+        self.reactor = reactor
+        listening = reactor.listenTCP(port, self, interface=interface)
+        if rcvbuf is not None:
+            listening.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        return listening
+
+    def serve_pty(self, reactor: Any) -> tuple[str, PtyPrinter]:
+        """Serve the printer on a new pseudo-terminal; return the slave's path and a handle.
+
+        The till (or the bridge) opens the path as its serial port. The printer reads the
+        master side through a plain file-descriptor transport: Twisted's ``SerialPort`` wants
+        a device path, which the master side does not have.
+        """
+        self.reactor = reactor
+        return _open_pty(self, reactor)
+
+    # -- conditions and speed ----------------------------------------------------------------
+
+    def set_conditions(self, **changes: bool) -> None:
+        """Change the printer's conditions (``paper_out=True``...): ASB reports go out and
+        printing held while offline resumes."""
+        change(self.conditions, **changes)
+        for connection in list(self.connections):
+            connection.conditions_changed()
+
+    def set_speed(self, bytes_per_second: float | None) -> None:
+        if bytes_per_second is not None and bytes_per_second <= 0:
+            raise ValueError("bytes_per_second must be positive (or None for instant)")
+        self.bytes_per_second = bytes_per_second
+        for connection in list(self.connections):
+            connection.print_now()
+
+    def stop(self) -> None:
+        """Stop every print engine's clock (test teardown)."""
+        for connection in self.connections:
+            connection.stop()
+
+    # -- receipts ----------------------------------------------------------------------------
+
+    def wait_for_receipts(self, count: int) -> defer.Deferred[list[PrintedReceipt]]:
+        """A Deferred fired with ``receipts`` once there are at least ``count`` of them."""
+        if len(self.receipts) >= count:
+            return defer.succeed(list(self.receipts))
+        waiter: defer.Deferred[list[PrintedReceipt]] = defer.Deferred()
+        self._waiting.append((count, waiter))
+        return waiter
+
+    def record(self, receipt: PrintedReceipt) -> None:
+        self.receipts.append(receipt)
+        if self.folder is not None:
+            self.saved.append(self._save(receipt))
+        if self.on_receipt is not None:
+            try:
+                self.on_receipt(receipt)
+            except Exception:
+                log.exception("on_receipt failed")
+        ready = [w for w in self._waiting if len(self.receipts) >= w[0]]
+        self._waiting = [w for w in self._waiting if w not in ready]
+        for _, waiter in ready:
+            waiter.callback(list(self.receipts))
+
+    def _save(self, receipt: PrintedReceipt) -> list[Path]:
+        assert self.folder is not None
+        stem = f"{self._next_number:04d}"
+        self._next_number += 1
+        path = self.folder / f"{stem}.bin"
+        path.write_bytes(receipt.raw)
+        paths = [path]
+        for name in self.formats:
+            try:
+                paths.append(_render(self.folder / stem, name, receipt, f"receipt {stem}"))
+            except Exception:
+                # A drawing bug must not stop the printer: the raw bytes are saved already.
+                log.exception("could not render receipt %s as %s", stem, name)
+        log.info("printed receipt %s (%d bytes)", stem, len(receipt.raw))
+        return paths
+
+
+def _render(stem: Path, name: str, receipt: PrintedReceipt, title: str) -> Path:
+    if name == "text":
+        from drivers.render import render_text
+
+        path = stem.with_suffix(".txt")
+        path.write_text(render_text(receipt.document), encoding="utf-8")
+    elif name == "html":
+        from drivers.render import render_html
+
+        path = stem.with_suffix(".html")
+        path.write_text(render_html(receipt.document, title=title), encoding="utf-8")
+    else:
+        from drivers.render import render_png
+
+        path = stem.with_suffix(".png")
+        path.write_bytes(render_png(receipt.document))
+    return path
+
+
+class PtyPrinter:
+    """The printer's end of a pseudo-terminal; ``path`` is the end a till opens."""
+
+    def __init__(self, path: str, slave_fd: int, protocol: VirtualPrinterProtocol) -> None:
+        self.path = path
+        self.protocol = protocol
+        # Held open so the pty does not hang up (EIO on the master) whenever the till
+        # closes the port: a till may open and close it for every receipt.
+        self._slave_fd = slave_fd
+
+    def close(self) -> defer.Deferred[None]:
+        """Close both ends; fires once the printer's side is closed."""
+        transport = self.protocol.transport
+        if transport is not None:
+            transport.loseConnection()
+        if self._slave_fd >= 0:
+            os.close(self._slave_fd)
+            self._slave_fd = -1
+        return self.protocol.lost
+
+
+def _open_pty(factory: VirtualPrinterFactory, reactor: Any) -> tuple[str, PtyPrinter]:
+    master, slave = os.openpty()
+    # The line discipline sits on the slave side: raw mode there stops the echo (the printer
+    # would read its own replies back) and the CR/LF translations. The master side of a
+    # Linux pty is raw from the start; setting it too costs nothing where it is not.
+    tty.setraw(slave)
+    with contextlib.suppress(OSError):
+        tty.setraw(master)
+    path = os.ttyname(slave)
+    protocol = factory.buildProtocol(path)
+    DeviceTransport(master, protocol, reactor, readable=True, name=f"virtual printer {path}")
+    return path, PtyPrinter(path, slave, protocol)

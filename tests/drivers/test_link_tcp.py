@@ -1,0 +1,493 @@
+"""The bridge's TCP shell, end to end over 127.0.0.1: a python-escpos till (or a raw socket, to
+half-close or reset) → TillLink → a small recording printer that answers DLE EOT n."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_twisted
+from twisted.internet import defer, reactor, task, threads
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.protocol import Factory, Protocol
+from zope.interface import implementer
+
+CACHE = Path("/tmp/escposcache")
+CACHE.mkdir(exist_ok=True)
+os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(CACHE))
+
+from escpos.printer import Network  # noqa: E402  (after the cache folder is set)
+
+from bridge.session import HandleReceipt, Mode, Session, SessionConfig  # noqa: E402
+from drivers.link import LinkOptions, TillLink, write_buffer_size  # noqa: E402
+from drivers.tcp import TcpPrinter, listen_tcp  # noqa: E402
+
+FIXTURES = sorted(Path(__file__).resolve().parents[2].glob("fixtures/*/*.bin"))
+ESC, GS, DLE = b"\x1b", b"\x1d", b"\x10"
+CUT = GS + b"V\x01"
+DLE_EOT = DLE + b"\x04\x01"
+STATUS = b"\x12"  # the recording printer's answer: online, no error
+SALE = ESC + b"@ACME BAKERY\nBread      2.00\nMilk       1.10\nTOTAL      3.10\n\n\n"
+M = b"*** 42 POINTS ***\n"
+
+
+# --- a recording printer ----------------------------------------------------------------
+
+
+@implementer(IHalfCloseableProtocol)
+class PrinterConn(Protocol):
+    def __init__(self, printer: FakePrinter) -> None:
+        self.printer = printer
+        self.received = bytearray()
+        self.closed = defer.Deferred()
+        self._tail = b""
+
+    def connectionMade(self) -> None:
+        self.printer.connections.append(self)
+        if self.printer.paused:
+            self.transport.pauseProducing()
+
+    def dataReceived(self, data: bytes) -> None:
+        self.received += data
+        # Answer DLE EOT n wherever it is, as an Epson does (even across chunks).
+        scan = self._tail + data
+        start = 0
+        while (at := scan.find(b"\x10\x04", start)) != -1 and at + 2 < len(scan):
+            if at + 2 >= len(self._tail):
+                self.transport.write(STATUS)
+            start = at + 3
+        self._tail = scan[-2:]
+        drop = self.printer.drop_after
+        if drop is not None and len(self.received) >= drop:
+            self.transport.abortConnection()
+
+    def readConnectionLost(self) -> None:
+        # The sender is done: answer what came, then close (as a network printer does).
+        self.transport.loseConnection()
+
+    def writeConnectionLost(self) -> None:
+        pass
+
+    def connectionLost(self, reason: Any = None) -> None:
+        self.closed.callback(None)
+
+
+class FakePrinter(Factory):
+    def __init__(self) -> None:
+        self.connections: list[PrinterConn] = []
+        self.paused = False
+        self.drop_after: int | None = None
+
+    def buildProtocol(self, addr: Any) -> PrinterConn:
+        return PrinterConn(self)
+
+    @property
+    def received(self) -> bytes:
+        return b"".join(bytes(c.received) for c in self.connections)
+
+
+@pytest.fixture
+def printer() -> Iterator[tuple[FakePrinter, int]]:
+    factory = FakePrinter()
+    port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+    port.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    yield factory, port.getHost().port
+    for conn in factory.connections:
+        conn.transport.abortConnection()
+    port.stopListening()
+
+
+class Bridge:
+    """A TillLink listening on a free port, and the receipts its handler saw."""
+
+    def __init__(
+        self,
+        printer_port: int,
+        config: SessionConfig,
+        answer: Callable[[HandleReceipt], Any] | None = None,
+        options: LinkOptions | None = None,
+    ) -> None:
+        self.requests: list[HandleReceipt] = []
+
+        def handler(request: HandleReceipt) -> Any:
+            self.requests.append(request)
+            return answer(request) if answer is not None else None
+
+        connector = TcpPrinter("127.0.0.1", printer_port, reactor, connect_timeout=2.0)
+        self.link = TillLink(config, handler, connector, reactor, options)
+        self.listening = listen_tcp(self.link, "127.0.0.1", 0, reactor)
+        self.port = self.listening.getHost().port
+
+    def stop(self) -> None:
+        self.link.close_all()
+        self.listening.stopListening()
+
+
+@pytest.fixture
+def bridges() -> Iterator[Callable[..., Bridge]]:
+    made: list[Bridge] = []
+
+    def make(*args: Any, **kwargs: Any) -> Bridge:
+        made.append(Bridge(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for bridge in made:
+        bridge.stop()
+
+
+def sleep(seconds: float) -> defer.Deferred[None]:
+    return task.deferLater(reactor, seconds, lambda: None)
+
+
+async def until(check: Callable[[], bool], timeout: float = 4.0, what: str = "") -> None:
+    waited = 0.0
+    while not check():
+        if waited >= timeout:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await sleep(0.01)
+        waited += 0.01
+
+
+def later(seconds: float, value: Any) -> defer.Deferred[Any]:
+    return task.deferLater(reactor, seconds, lambda: value)
+
+
+def escpos_till(port: int, data: bytes) -> None:
+    """python-escpos as the till: connect, send, close (shutdown both ways, then close)."""
+    till = Network("127.0.0.1", port, timeout=5)
+    till.open()
+    till._raw(data)
+    till.close()
+
+
+def raw_till(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def read_to_end(sock: socket.socket) -> bytes:
+    """What the till reads until the bridge closes; a reset counts as closed."""
+    got = bytearray()
+    try:
+        while chunk := sock.recv(4096):
+            got += chunk
+    except ConnectionResetError:
+        pass
+    finally:
+        sock.close()
+    return bytes(got)
+
+
+def reference(data: bytes, config: SessionConfig, message: bytes) -> bytes:
+    """The session alone, every held receipt answered at once: what the printer must get."""
+    session = Session(config)
+    out = bytearray()
+
+    def take(output: Any) -> None:
+        out.extend(output.to_printer)
+        for request in output.requests:
+            if request.held:
+                take(session.handled(request.receipt_id, message, 0.0))
+
+    take(session.from_till(data, 0.0))
+    take(session.till_closed(0.0))
+    return bytes(out)
+
+
+# --- byte-exact passthrough -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", [Mode.PASSTHROUGH, Mode.OBSERVE, Mode.INJECT])
+@pytest_twisted.ensureDeferred
+async def test_every_fixture_passes_byte_exact(printer: Any, bridges: Any, mode: Mode) -> None:
+    """Inject mode with a handler that has nothing to say must change nothing either."""
+    fake, printer_port = printer
+    bridge = bridges(printer_port, SessionConfig(mode=mode, till="t"))
+    for number, path in enumerate(FIXTURES, start=1):
+        data = path.read_bytes()
+        await threads.deferToThread(escpos_till, bridge.port, data)
+        await until(lambda n=number: len(fake.connections) == n, what=f"connection for {path}")
+        await fake.connections[-1].closed
+        assert bytes(fake.connections[-1].received) == data, path
+    assert not bridge.link.pairings
+    if mode is Mode.PASSTHROUGH:
+        assert bridge.requests == []
+    else:
+        assert len(bridge.requests) >= len(FIXTURES)
+        held = sum(r.held for r in bridge.requests)
+        assert held == 0 if mode is Mode.OBSERVE else held >= 30
+
+
+@pytest_twisted.ensureDeferred
+async def test_inject_puts_the_message_before_each_cut_and_nothing_else(
+    printer: Any, bridges: Any
+) -> None:
+    fake, printer_port = printer
+    # A long feed_hold: loopback chunking must not release a tail feed before its cut.
+    config = SessionConfig(mode=Mode.INJECT, feed_hold=0.5, till="t")
+    bridge = bridges(printer_port, config, answer=lambda r: defer.succeed(M))
+    for number, path in enumerate(FIXTURES, start=1):
+        data = path.read_bytes()
+        before = len(bridge.requests)
+        await threads.deferToThread(escpos_till, bridge.port, data)
+        await until(lambda n=number: len(fake.connections) == n)
+        await fake.connections[-1].closed
+        got = bytes(fake.connections[-1].received)
+        assert got == reference(data, config, M), path
+        held = sum(r.held for r in bridge.requests[before:])
+        assert got.count(M) == held, path
+        # Take the messages out (and the line break the session adds when a line was open):
+        # the till's own bytes remain, unchanged and in order.
+        extra = len(got) - len(data) - held * len(M)
+        assert 0 <= extra <= held, path
+        if extra == 0:
+            assert got.replace(M, b"") == data, path
+    assert sum(r.held for r in bridge.requests) >= 30  # most fixtures end at a cut
+
+
+# --- status replies ------------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_status_request_behind_a_held_receipt_is_answered(printer: Any, bridges: Any) -> None:
+    fake, printer_port = printer
+    config = SessionConfig(till="t")
+    bridge = bridges(printer_port, config, answer=lambda r: later(0.2, M))
+    sock = raw_till(bridge.port)
+    sock.sendall(DLE_EOT)  # before anything is held: answered straight away
+    first = await threads.deferToThread(sock.recv, 1)
+    assert first == STATUS
+    sock.sendall(SALE + CUT + DLE_EOT)
+    second = await threads.deferToThread(sock.recv, 1)
+    assert second == STATUS
+    sock.close()
+    await until(lambda: bool(fake.connections) and fake.connections[0].closed.called)
+    expected = reference(DLE_EOT + SALE + CUT + DLE_EOT, config, M)
+    assert fake.received == expected
+    assert expected.index(M) < expected.index(CUT) < expected.rindex(DLE_EOT)
+
+
+@pytest_twisted.ensureDeferred
+async def test_handler_that_never_answers_delays_the_reply_by_max_hold_only(
+    printer: Any, bridges: Any
+) -> None:
+    fake, printer_port = printer
+    config = SessionConfig(max_hold=0.3, till="t")
+    bridge = bridges(printer_port, config, answer=lambda r: defer.Deferred())
+    sock = raw_till(bridge.port)
+    sock.sendall(SALE + CUT + DLE_EOT)
+    assert await threads.deferToThread(sock.recv, 1) == STATUS
+    sock.close()
+    await until(lambda: bool(fake.connections) and fake.connections[0].closed.called)
+    assert fake.received == SALE + CUT + DLE_EOT
+
+
+@pytest_twisted.ensureDeferred
+async def test_failing_handler_fails_open(printer: Any, bridges: Any) -> None:
+    fake, printer_port = printer
+
+    def broken(request: HandleReceipt) -> bytes:
+        raise RuntimeError("ledger on fire")
+
+    bridge = bridges(printer_port, SessionConfig(till="t"), answer=broken)
+    await threads.deferToThread(escpos_till, bridge.port, SALE + CUT)
+    await until(lambda: bool(fake.connections) and fake.connections[0].closed.called)
+    assert fake.received == SALE + CUT
+    assert len(bridge.requests) == 1
+
+
+# --- ends of streams -------------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_till_that_closes_right_after_the_cut_still_gets_the_message(
+    printer: Any, bridges: Any
+) -> None:
+    fake, printer_port = printer
+    config = SessionConfig(till="t")
+    bridge = bridges(printer_port, config, answer=lambda r: later(0.2, M))
+    await threads.deferToThread(escpos_till, bridge.port, SALE + CUT)
+    await until(lambda: bool(fake.connections) and fake.connections[0].closed.called)
+    assert fake.received == reference(SALE + CUT, config, M)
+    assert M in fake.received
+
+
+@pytest_twisted.ensureDeferred
+async def test_till_that_half_closes_gets_the_last_status_reply(printer: Any, bridges: Any) -> None:
+    fake, printer_port = printer
+    config = SessionConfig(till="t")
+    bridge = bridges(printer_port, config, answer=lambda r: later(0.1, M))
+    sock = raw_till(bridge.port)
+    sock.sendall(SALE + CUT + DLE_EOT)
+    sock.shutdown(socket.SHUT_WR)
+    assert await threads.deferToThread(read_to_end, sock) == STATUS
+    assert fake.received == reference(SALE + CUT + DLE_EOT, config, M)
+    assert M in fake.received
+    await until(lambda: not bridge.link.pairings, what="the pairing to end")
+
+
+@pytest_twisted.ensureDeferred
+async def test_till_dropping_mid_receipt_gets_everything_owed_printed(
+    printer: Any, bridges: Any
+) -> None:
+    fake, printer_port = printer
+    bridge = bridges(printer_port, SessionConfig(till="t"), answer=lambda r: later(0.1, M))
+    sock = raw_till(bridge.port)
+    sock.sendall(SALE + b"\n\n\n")  # tail feeds: tentative in the session
+    await until(lambda: bool(bridge.link.pairings) and fake.connections != [])
+    await until(lambda: next(iter(bridge.link.pairings)).till_bytes == len(SALE) + 3)
+    # A reset rather than a FIN: the till crashed or its cable was pulled.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    await fake.connections[0].closed
+    assert fake.received == SALE + b"\n\n\n"
+    await until(lambda: not bridge.link.pairings)
+
+
+@pytest_twisted.ensureDeferred
+async def test_unreachable_printer_closes_the_till_connection_at_once(bridges: Any) -> None:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    dead_port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now: connections are refused
+    bridge = bridges(dead_port, SessionConfig(till="t"))
+    sock = raw_till(bridge.port)
+    sock.settimeout(3)
+    sock.sendall(DLE_EOT)
+    # The till sees its connection end, as with a dead printer (a timeout here is a hang).
+    assert await threads.deferToThread(read_to_end, sock) == b""
+    await until(lambda: not bridge.link.pairings)
+
+
+@pytest_twisted.ensureDeferred
+async def test_printer_dropping_mid_receipt_closes_the_till_connection(
+    printer: Any, bridges: Any
+) -> None:
+    fake, printer_port = printer
+    fake.drop_after = len(SALE) // 2
+    bridge = bridges(printer_port, SessionConfig(till="t"))
+    sock = raw_till(bridge.port)
+    sock.settimeout(3)
+    sock.sendall(SALE)
+    assert await threads.deferToThread(read_to_end, sock) == b""
+    await until(lambda: not bridge.link.pairings)
+
+
+# --- backpressure ----------------------------------------------------------------------
+
+
+class Flood:
+    """A till that sends ``data`` from a thread as fast as the bridge lets it."""
+
+    def __init__(self, port: int, data: bytes) -> None:
+        self.sock = raw_till(port)
+        self.data = data
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        self.sock.settimeout(None)
+        try:
+            self.sock.sendall(self.data)
+            self.sock.shutdown(socket.SHUT_WR)
+        finally:
+            self.done.set()
+
+
+class Watch:
+    """Samples the bridge's own buffers for a pairing while a test runs."""
+
+    def __init__(self, link: TillLink) -> None:
+        self.link = link
+        self.backlog = self.printer_buffer = self.till_buffer = 0
+        self.loop = task.LoopingCall(self.sample)
+        self.loop.start(0.005)
+
+    def sample(self) -> None:
+        for pairing in self.link.pairings:
+            self.backlog = max(self.backlog, pairing.session.backlog)
+            if pairing.printer is not None:
+                self.printer_buffer = max(self.printer_buffer, write_buffer_size(pairing.printer))
+            if pairing.till is not None:
+                self.till_buffer = max(self.till_buffer, write_buffer_size(pairing.till))
+
+    def stop(self) -> None:
+        self.loop.stop()
+
+
+async def stalled(read: Callable[[], int]) -> int:
+    """Wait until ``read()`` stops growing (0.3 s without change); return its value."""
+    last, still = -1, 0.0
+    while still < 0.3:
+        await sleep(0.05)
+        now = read()
+        still = still + 0.05 if now == last else 0.0
+        last = now
+    return last
+
+
+@pytest_twisted.ensureDeferred
+async def test_stopped_printer_blocks_the_till_and_bounds_memory(
+    printer: Any, bridges: Any
+) -> None:
+    fake, printer_port = printer
+    fake.paused = True  # the printer reads nothing until told
+    bridge = bridges(printer_port, SessionConfig(mode=Mode.PASSTHROUGH, till="t"))
+    data = os.urandom(16 << 20)
+    flood = Flood(bridge.port, data)
+    watch = Watch(bridge.link)
+    await until(lambda: bool(bridge.link.pairings) and bool(fake.connections))
+    pairing = next(iter(bridge.link.pairings))
+    read = await stalled(lambda: pairing.till_bytes)
+    assert not flood.done.is_set()  # the till's sendall blocks: the slowdown reached it
+    assert read < len(data) // 2  # the kernel buffers hold the rest, not the bridge
+    fake.connections[0].transport.resumeProducing()
+    await threads.deferToThread(flood.done.wait, 10)
+    await fake.connections[0].closed
+    watch.stop()
+    got = fake.received
+    assert len(got) == len(data)
+    assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+    # The bridge's own memory for this till: one buffer's worth, whatever the till sent.
+    assert watch.printer_buffer <= 192 * 1024
+    assert watch.backlog == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_held_receipt_with_a_flood_behind_it_pauses_the_till(
+    printer: Any, bridges: Any
+) -> None:
+    fake, printer_port = printer
+    options = LinkOptions(backlog_limit=16 * 1024)
+    config = SessionConfig(max_hold=2.0, till="t")
+    bridge = bridges(printer_port, config, answer=lambda r: defer.Deferred(), options=options)
+    line = b"Bread 2.00 Milk 1.10 Butter 3.40 Eggs 2.90 Flour 1.20 Sugar 1.10 Tea 4.00\n"
+    behind = line * (1_500_000 // len(line))
+    data = SALE + CUT + behind
+    flood = Flood(bridge.port, data)
+    watch = Watch(bridge.link)
+    await until(lambda: bool(bridge.link.pairings) and bool(fake.connections))
+    pairing = next(iter(bridge.link.pairings))
+    # While the receipt is held, the bridge stops reading the till at the bound.
+    await until(lambda: pairing.session.holding and pairing.session.backlog > 0)
+    read = await stalled(lambda: pairing.till_bytes)
+    assert pairing.session.holding
+    assert read < len(data)
+    assert fake.received == SALE[:-2]  # up to the hold point, before the tail feeds
+    # After max_hold the receipt goes on with no message, and so does everything behind it.
+    await threads.deferToThread(flood.done.wait, 10)
+    await fake.connections[0].closed
+    watch.stop()
+    assert fake.received == data
+    assert watch.backlog <= options.backlog_limit + 64 * 1024
+    assert watch.printer_buffer <= 192 * 1024

@@ -19,6 +19,7 @@ from parsers.escpos.tokenizer import Tokenizer  # noqa: E402
 Row = tuple[str, str, str]  # what, figure, detail
 
 CHUNK = 4096  # about what one TCP read delivers
+FIXTURES = ROOT / "fixtures"
 
 
 def text_heavy_stream(size: int = 5_000_000, seed: int = 1) -> bytes:
@@ -95,7 +96,47 @@ def tokenizer_section() -> list[Row]:
     return rows
 
 
-SECTIONS: list[Callable[[], list[Row]]] = [tokenizer_section]
+def receipt_latency_section(runs: int = 500) -> list[Row]:
+    """Whole-receipt latency: bytes → tokenize → Document → grammar → Receipt, per receipt.
+
+    This is the work done while a cut is held, so its p99 is what the printer may wait.
+    """
+    from parsers.layouts import Layout
+    from parsers.pipeline import read_receipts
+
+    rows: list[Row] = []
+    for name, layout_name in (
+        ("supermarket/sale_weekly_shop", "supermarket"),
+        ("diner_us/sale_cash", "diner_us"),
+        ("bakery_es/sale_customer_card", "bakery_es"),
+        ("supermarket/sale_weekly_shop", "generic"),
+    ):
+        path = FIXTURES / f"{name}.bin"
+        if not path.exists():
+            continue
+        data = path.read_bytes()
+        layout = Layout.load(layout_name)
+        results = read_receipts(data, layout)
+        lines = len(results[0].document.lines)
+        timings = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            read_receipts(data, layout)
+            timings.append(time.perf_counter() - start)
+        timings.sort()
+        p50 = timings[len(timings) // 2] * 1000
+        p99 = timings[int(len(timings) * 0.99)] * 1000
+        rows.append(
+            (
+                f"receipt: {name} ({layout_name})",
+                f"p50 {p50:.2f} ms  p99 {p99:.2f} ms",
+                f"{lines} lines, {len(data)} bytes, {runs} runs",
+            )
+        )
+    return rows
+
+
+SECTIONS: list[Callable[[], list[Row]]] = [tokenizer_section, receipt_latency_section]
 
 
 def main() -> None:

@@ -20,6 +20,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run="bridge.commands.parse:run")
 
+    d = sub.add_parser("demo", help="read and draw the shipped receipt captures")
+    d.add_argument("--fixtures", help="a folder of captures (default: the shipped ones)")
+    d.add_argument("-q", "--quiet", action="store_true", help="only the one-line summary")
+    d.set_defaults(run="bridge.commands.demo:run")
+
     r = sub.add_parser("render", help="show a receipt capture as it would print")
     r.add_argument("file", metavar="FILE", help="a raw ESC/POS capture (.bin)")
     r.add_argument("--format", choices=["text", "html", "png"], default="text")

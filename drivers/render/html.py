@@ -13,22 +13,13 @@ import io
 from collections.abc import Iterable
 from html import escape
 
+from drivers.render.symbologies import PYTHON_BARCODE_NAMES
 from parsers.document import Barcode, Block, Document, Image, Line, QRCode, Span
 from parsers.escpos.events import Align
 
 DOTS_PER_MM = 8
 COLUMNS = 48
 
-_PYTHON_BARCODE = {
-    "EAN13": "ean13",
-    "EAN8": "ean8",
-    "UPC-A": "upca",
-    "CODE39": "code39",
-    "CODE128": "code128",
-    "ITF": "itf",
-    "CODABAR": "codabar",
-    "GS1-128": "gs1_128",
-}
 
 _CSS = f"""
 body {{ background: #ddd; margin: 0; padding: 2em 0; }}
@@ -127,7 +118,7 @@ def _data_url(mime: str, data: bytes) -> str:
 
 def _barcode(barcode: Barcode) -> str:
     label = f"{barcode.symbology} {barcode.data}"
-    name = _PYTHON_BARCODE.get(barcode.symbology)
+    name = PYTHON_BARCODE_NAMES.get(barcode.symbology)
     if name is None:
         return _box(label)
     import barcode as python_barcode  # here: only drawing barcodes needs it

@@ -20,6 +20,7 @@ from pathlib import Path
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
+from drivers.render.symbologies import PYTHON_BARCODE_NAMES
 from parsers.document import Barcode, Block, Document, Image, Line, QRCode, Span
 from parsers.escpos.events import Align, TextStyle
 
@@ -31,17 +32,6 @@ BLACK, WHITE, GREY = 0, 255, 128
 _CELLS = {"A": (12, 24), "B": (9, 17), "C": (9, 17)}
 _FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 
-# python-barcode's names for the symbologies it can encode.
-_PYTHON_BARCODE = {
-    "EAN13": "ean13",
-    "EAN8": "ean8",
-    "UPC-A": "upca",
-    "CODE39": "code39",
-    "CODE128": "code128",
-    "ITF": "itf",
-    "CODABAR": "codabar",
-    "GS1-128": "gs1_128",
-}
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 Painter = Callable[[PILImage.Image, int], None]  # draws a block with its top at y
@@ -189,7 +179,7 @@ def _barcode(barcode: Barcode, width: int) -> tuple[int, Painter]:
 
 def _bars(barcode: Barcode) -> str | None:
     """The barcode's modules, "1" a bar, or ``None`` if python-barcode cannot encode it."""
-    name = _PYTHON_BARCODE.get(barcode.symbology)
+    name = PYTHON_BARCODE_NAMES.get(barcode.symbology)
     if name is None:
         return None
     import barcode as python_barcode  # here: only drawing barcodes needs it

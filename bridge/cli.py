@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from drivers.escpos_cache import use_capability_cache
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -43,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    use_capability_cache()
     module_name, func_name = args.run.split(":")
     # Import the command lazily: each pulls in different libraries (Lark, Pillow...).
     module = __import__(module_name, fromlist=[func_name])

@@ -40,6 +40,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
+from drivers.escpos_cache import use_capability_cache
 from parsers.escpos import codepages
 from parsers.escpos.events import Align, TextStyle
 from parsers.escpos.state import PrinterState
@@ -333,6 +334,7 @@ def _raster_qr(symbol: Any, size: int) -> bytes:
 def _escpos() -> Any:
     """The python-escpos modules we use, imported without keeping the root logging handler
     their import installs (the daemon configures logging itself)."""
+    use_capability_cache()
     root = logging.getLogger()
     before = list(root.handlers)
     import escpos.capabilities

@@ -8,9 +8,7 @@ every problem on standard error, one a line, exit 2. Without ``--config`` it rea
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
 from bridge.config import DEFAULT_PATHS, Config, ConfigError, find_config, load_config
 
@@ -18,7 +16,6 @@ _PROG = "tillbridge check-config"
 
 
 def run(args: argparse.Namespace) -> int:
-    _quiet_escpos_cache()
     path = find_config(args.config)
     if path is None:
         looked = ", ".join(str(p) for p in DEFAULT_PATHS)
@@ -53,17 +50,3 @@ def summary(config: Config) -> str:
             f"end of receipt {till.end_of_receipt.value}, max hold {till.max_hold_ms} ms"
         )
     return "\n".join(lines)
-
-
-def _quiet_escpos_cache() -> None:
-    """Checking a printer profile imports python-escpos, which otherwise leaves a temporary
-    folder behind on every run."""
-    if "ESCPOS_CAPABILITIES_PICKLE_DIR" in os.environ:
-        return
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    folder = cache / "tillbridge" / "escpos"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return
-    os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(folder)

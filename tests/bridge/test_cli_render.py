@@ -13,13 +13,10 @@ from PIL import Image as PILImage
 from bridge.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-_ESCPOS_CACHE = "/tmp/escposcache"
 
 
 def capture(tmp_path: Path) -> Path:
     """Two receipts as a till sends them, the second followed by a drawer kick."""
-    os.makedirs(_ESCPOS_CACHE, exist_ok=True)
-    os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", _ESCPOS_CACHE)
     from escpos.printer import Dummy
 
     p = Dummy(profile="TM-T88V")

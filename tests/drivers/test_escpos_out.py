@@ -5,20 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import unicodedata
 from dataclasses import replace
 
 # python-escpos leaves a temp folder per process unless this names an existing folder.
-_PICKLE_DIR = os.path.join(tempfile.gettempdir(), "escposcache")
-os.makedirs(_PICKLE_DIR, exist_ok=True)
-os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", _PICKLE_DIR)
+import qrcode
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-import qrcode  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from drivers.escpos_out import (  # noqa: E402
+from drivers.escpos_out import (
     PC858,
     WPC1252,
     Message,
@@ -26,9 +21,9 @@ from drivers.escpos_out import (  # noqa: E402
     render_message,
     restore_state,
 )
-from parsers.document import Document, Image, Line, QRCode, build_documents  # noqa: E402
-from parsers.escpos.codepages import CODE_PAGES, INTERNATIONAL  # noqa: E402
-from parsers.escpos.events import (  # noqa: E402
+from parsers.document import Document, Image, Line, QRCode, build_documents
+from parsers.escpos.codepages import CODE_PAGES, INTERNATIONAL
+from parsers.escpos.events import (
     Align,
     Command,
     Cut,
@@ -39,8 +34,8 @@ from parsers.escpos.events import (  # noqa: E402
     TextStyle,
     Unknown,
 )
-from parsers.escpos.state import PrinterState  # noqa: E402
-from parsers.escpos.tokenizer import Tokenizer  # noqa: E402
+from parsers.escpos.state import PrinterState
+from parsers.escpos.tokenizer import Tokenizer
 
 # --- strategies -----------------------------------------------------------------------------
 

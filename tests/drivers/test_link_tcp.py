@@ -14,20 +14,15 @@ from typing import Any
 
 import pytest
 import pytest_twisted
+from escpos.printer import Network
 from twisted.internet import defer, reactor, task, threads
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Factory, Protocol
 from zope.interface import implementer
 
-CACHE = Path("/tmp/escposcache")
-CACHE.mkdir(exist_ok=True)
-os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(CACHE))
-
-from escpos.printer import Network  # noqa: E402  (after the cache folder is set)
-
-from bridge.session import HandleReceipt, Mode, Session, SessionConfig  # noqa: E402
-from drivers.link import LinkOptions, TillLink, write_buffer_size  # noqa: E402
-from drivers.tcp import TcpPrinter, listen_tcp  # noqa: E402
+from bridge.session import HandleReceipt, Mode, Session, SessionConfig
+from drivers.link import LinkOptions, TillLink, write_buffer_size
+from drivers.tcp import TcpPrinter, listen_tcp
 
 FIXTURES = sorted(Path(__file__).resolve().parents[2].glob("fixtures/*/*.bin"))
 ESC, GS, DLE = b"\x1b", b"\x1d", b"\x10"

@@ -3,7 +3,6 @@ python-escpos as the client."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -13,24 +12,19 @@ from typing import Any
 
 import pytest
 import pytest_twisted
+from escpos.printer import Network, Serial
 from hypothesis import given
 from hypothesis import strategies as st
 from twisted.internet import defer, reactor, task, threads
 
-CACHE = Path("/tmp/escposcache")
-CACHE.mkdir(exist_ok=True)
-os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(CACHE))
-
-from escpos.printer import Network, Serial  # noqa: E402  (after the cache folder is set)
-
-from drivers.virtual_printer import (  # noqa: E402
+from drivers.virtual_printer import (
     Conditions,
     PrintedReceipt,
     PrinterModel,
     VirtualPrinterFactory,
 )
-from drivers.virtual_printer.status import printer_id  # noqa: E402
-from parsers.document import Document  # noqa: E402
+from drivers.virtual_printer.status import printer_id
+from parsers.document import Document
 
 ESC, GS, DLE = b"\x1b", b"\x1d", b"\x10"
 CUT = GS + b"V\x01"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -35,8 +34,6 @@ from parsers.escpos.events import (
     Unknown,
 )
 from parsers.escpos.tokenizer import Tokenizer, tokenize
-
-_ESCPOS_CACHE = "/tmp/escposcache"
 
 BOLD = TextStyle(bold=True)
 LF = Control(b"\n", "LF")
@@ -421,8 +418,6 @@ def test_documents_do_not_depend_on_how_events_are_batched(cuts: list[int]) -> N
 
 
 def _till_bytes() -> bytes:
-    os.makedirs(_ESCPOS_CACHE, exist_ok=True)
-    os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", _ESCPOS_CACHE)
     from escpos.printer import Dummy
 
     p = Dummy(profile="TM-T88V")

@@ -19,7 +19,7 @@ from bridge.session import HandleReceipt, Mode, SessionConfig
 from drivers.device_file import DeviceFilePrinter, DeviceTransport, open_device
 from drivers.link import LinkOptions, TillLink
 from drivers.tcp import listen_tcp
-from tests.drivers.test_link_tcp import (
+from tests.drivers.link_harness import (
     CUT,
     DLE_EOT,
     FIXTURES,

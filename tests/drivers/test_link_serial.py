@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import pytest_twisted
 import serial
+from escpos.printer import Serial
 from twisted.internet import reactor, threads
 from twisted.internet.protocol import Protocol
 
@@ -22,7 +23,7 @@ from drivers.device_file import DeviceTransport
 from drivers.link import LinkOptions, TillLink
 from drivers.serial_port import SerialPrinter, open_serial_till, serial_options
 from drivers.tcp import TcpPrinter, listen_tcp
-from tests.drivers.test_link_tcp import (
+from tests.drivers.link_harness import (
     CUT,
     DLE_EOT,
     FIXTURES,
@@ -37,8 +38,6 @@ from tests.drivers.test_link_tcp import (
     sleep,
     until,
 )
-
-from escpos.printer import Serial  # isort: skip  (test_link_tcp set the escpos cache folder)
 
 SOME = [p for p in FIXTURES if p.stem in {"sale_customer_card", "logo_lookalikes", "sale_cash"}]
 

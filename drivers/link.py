@@ -549,6 +549,8 @@ def _peer(transport: object) -> str:
     if get_peer is None:
         return type(transport).__name__
     try:
-        return str(get_peer())
+        peer = get_peer()
     except Exception:
         return type(transport).__name__
+    host, port = getattr(peer, "host", None), getattr(peer, "port", None)
+    return f"{host}:{port}" if host is not None and port is not None else str(peer)

@@ -73,6 +73,8 @@ class VirtualPrinterProtocol(Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         self.factory.received += len(data)
+        if self.factory.stream is not None:
+            self.factory.stream += data
         for reply in self.model.receive(data):
             self._write(reply)
         self.peak_queued = max(self.peak_queued, self.model.queued)
@@ -181,7 +183,8 @@ class VirtualPrinterFactory(Factory):
     ``formats``: which renderings to save beside each ``NNNN.bin`` ("text", "html", "png").
     ``bytes_per_second``: print speed, ``None`` for instant. ``receive_buffer``: bytes waiting
     to be printed before the printer stops reading. ``on_receipt`` is called with each
-    receipt once it is recorded (and saved).
+    receipt once it is recorded (and saved). ``keep_stream``: keep every byte received in
+    ``stream``.
     """
 
     protocol = VirtualPrinterProtocol
@@ -197,6 +200,7 @@ class VirtualPrinterFactory(Factory):
         identity: Identity | None = None,
         reset_ends_document: bool = False,
         on_receipt: Callable[[PrintedReceipt], object] | None = None,
+        keep_stream: bool = False,
         reactor: Any = None,
     ) -> None:
         self.formats = tuple(formats)
@@ -218,6 +222,9 @@ class VirtualPrinterFactory(Factory):
         self.receipts: list[PrintedReceipt] = []
         self.saved: list[list[Path]] = []  # per receipt, the files written (with a folder)
         self.received = 0  # bytes received, all connections together
+        # With keep_stream, every byte received, all connections in arrival order (unbounded:
+        # for the demo and tests, which compare it with what the till sent).
+        self.stream: bytearray | None = bytearray() if keep_stream else None
         self.connections: list[VirtualPrinterProtocol] = []
         self._waiting: list[tuple[int, defer.Deferred[list[PrintedReceipt]]]] = []
         self._next_number = 1

@@ -1,0 +1,550 @@
+"""Receipts read under a deadline, in worker processes that the reactor never waits for.
+
+The daemon holds a till's cut while it reads the receipt (at most ``max_hold``). Shipped layouts
+read a receipt in a few milliseconds, but an admin's grammar can hold a regex that backtracks for
+minutes, and linting one (``strict=True``) can take as long. Python cannot interrupt a thread
+stuck inside ``re``; only killing a process frees the cut on time. So every parse and every
+layout load runs in a child process, under a deadline; a child that misses it is killed and
+replaced, and the caller gets ``ParseTimeout`` at the deadline (the daemon then prints the receipt
+with no message: fail open).
+
+Mechanism: ``reactor.spawnProcess`` with a ``ProcessProtocol``, speaking length-prefixed pickles
+over the child's stdin and stdout. Everything is an event: a reply is ``childDataReceived``, a
+death is ``processEnded`` (Twisted reaps the child on SIGCHLD), a deadline is a ``callLater``, a
+kill is ``signalProcess("KILL")``, which returns at once. ``multiprocessing`` was not used: its
+pool cannot kill one stuck task (``terminate()`` ends every worker and joins them), its results
+arrive on a helper thread that must be marshalled back with ``callFromThread``, and its ``fork``
+start method would copy the daemon's reactor, sockets and database pool into the child.
+
+The child is ``python -m bridge.parse_worker`` and imports ``parsers.*`` only: not Twisted, not
+python-escpos (slow to import). That is why this module is in two halves, the child's first and
+then, after the ``__main__`` guard, the parent's, which imports Twisted. Each child keeps its own
+``Layout`` cache (``Layout.load`` caches by path and mtime), so a layout compiles once per
+process. A replacement process compiles every layout a worker has compiled before it says it is
+ready (the layouts are its arguments): an admin grammar whose lint takes longer than a parse's
+deadline would otherwise be compiled from scratch, and killed, on every receipt after a
+replacement. Calls queued meanwhile time out in the queue, which kills nothing.
+
+Scheduling: each process has at most one request in flight; the rest wait in one FIFO queue, so
+with one process requests are answered in the order asked. A deadline counts from when a request
+was asked, so a request queued behind a stuck parse times out by its own deadline instead of
+waiting for the stuck one. A process that dies under a request (killed by someone else, crashed)
+fails that request with ``WorkerFailed`` and is replaced at once; the queue goes on in the
+replacement. A process that dies before it is ready (a broken interpreter or install) fails every
+waiting call with ``WorkerFailed`` and is not restarted until the next call, so a broken install
+cannot become a restart loop.
+
+Errors keep their class and message across the boundary (``ReceiptParseError`` keeps ``layout``
+and ``line``): an exception is pickled with its ``args`` and attributes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import signal
+import struct
+import sys
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from parsers.layouts import Layout, ReceiptParseError
+
+_HEADER = struct.Struct(">I")  # the length of the pickle that follows
+_MAX_FRAME = 64 * 1024 * 1024  # a receipt and its parse are kilobytes: more is a broken stream
+_READY = 0  # the request id of the child's first frame: imports done, reading requests
+
+_LOAD = "load"
+_PARSE = "parse"
+
+
+def encode_frame(message: object) -> bytes:
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(len(payload)) + payload
+
+
+# -- the child --------------------------------------------------------------------------------
+
+
+def _run(op: str, layout: str, text: str) -> object:
+    if op == _LOAD:
+        return Layout.load(layout).name
+    if op == _PARSE:
+        return Layout.load(layout).parse_text(text)
+    raise ValueError(f"unknown request {op!r}")
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """The exception itself when it survives a pickle round trip, else a RuntimeError that says
+    what it was (an exception whose ``__init__`` wants other arguments than its ``args``)."""
+    try:
+        pickle.loads(pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:
+        return RuntimeError(f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}")
+    return exc
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
+    data = stream.read(size)
+    return data if data is not None and len(data) == size else None
+
+
+def serve(requests: BinaryIO, replies: BinaryIO) -> int:
+    """Answer requests until the parent closes our stdin: ``(id, op, layout, text)`` in,
+    ``(id, ok, result or exception)`` out."""
+    replies.write(encode_frame((_READY, True, os.getpid())))
+    replies.flush()
+    while True:
+        header = _read_exactly(requests, _HEADER.size)
+        if header is None:
+            return 0
+        (length,) = _HEADER.unpack(header)
+        payload = _read_exactly(requests, length) if length <= _MAX_FRAME else None
+        if payload is None:
+            return 1
+        request_id, op, layout, text = pickle.loads(payload)
+        try:
+            reply: tuple[int, bool, object] = (request_id, True, _run(op, layout, text))
+        except Exception as exc:
+            reply = (request_id, False, _portable(exc))
+        try:
+            frame = encode_frame(reply)
+        except Exception as exc:
+            frame = encode_frame((request_id, False, _portable(exc)))
+        replies.write(frame)
+        replies.flush()
+
+
+def warm(layouts: list[str]) -> None:
+    """Compile the layouts a process we replace had compiled, before we say we are ready."""
+    for layout in layouts:
+        with contextlib.suppress(Exception):  # its callers get the error when they use it
+            Layout.load(layout)
+
+
+def main() -> int:
+    # Ctrl-C at the daemon's terminal reaches the whole process group: the parent decides when
+    # its worker ends, by closing our stdin or killing us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The replies get a descriptor of their own, and fd 1 becomes stderr: a stray print() in a
+    # library must not corrupt the reply stream.
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    warm(sys.argv[1:])
+    return serve(sys.stdin.buffer, replies)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+# -- the parent -------------------------------------------------------------------------------
+# Twisted is imported after the guard above so that the child never pays for it.
+
+from twisted.internet import defer, error  # noqa: E402
+from twisted.internet.interfaces import IDelayedCall, IReactorProcess, IReactorTime  # noqa: E402
+from twisted.internet.protocol import ProcessProtocol  # noqa: E402
+from twisted.python.failure import Failure  # noqa: E402
+
+if TYPE_CHECKING:
+    from parsers.receipt import Receipt
+
+log = logging.getLogger(__name__)
+
+_ROOT = Path(__file__).resolve().parent.parent  # the folder holding bridge/ and parsers/
+_STDERR_KEPT = 4000  # the tail of a child's stderr kept to explain a failed start
+STOP_GRACE = 5.0  # seconds an idle child gets to leave after its stdin closes, before KILL
+
+
+class ParseTimeout(Exception):
+    """The worker missed the deadline (a process stuck on it was killed and replaced)."""
+
+
+class WorkerFailed(Exception):
+    """The worker process died or could not start, or the worker was stopped."""
+
+
+@dataclass(eq=False)
+class _Request:
+    id: int
+    op: str
+    layout: str
+    text: str
+    timeout: float
+    result: defer.Deferred[Any] = field(init=False)
+    timer: IDelayedCall | None = None
+    process: _Process | None = None  # while in flight
+
+    def describe(self) -> str:
+        return f"{'loading' if self.op == _LOAD else 'reading a receipt with'} layout {self.layout}"
+
+
+@dataclass(eq=False)
+class _Leaving:
+    processes: set[_Process]
+    done: defer.Deferred[None]
+    kill_call: IDelayedCall | None = None
+
+
+class _Process(ProcessProtocol):
+    """One child: frames in and out, its stderr to the log, its end reported to the pool."""
+
+    def __init__(self, pool: ParseWorker) -> None:
+        self.pool = pool
+        self.ready = False
+        self.retired = False  # killed or told to leave by the pool: not a crash
+        self.request: _Request | None = None
+        self.pid: int | None = None
+        self._buffer = bytearray()
+        self._stderr = bytearray()
+        self._stderr_tail = ""
+
+    def connectionMade(self) -> None:
+        self.pid = self.transport.pid  # type: ignore[union-attr]
+
+    def send(self, request: _Request) -> None:
+        self.request = request
+        request.process = self
+        frame = encode_frame((request.id, request.op, request.layout, request.text))
+        self.transport.write(frame)  # type: ignore[union-attr]
+
+    def kill(self) -> None:
+        self.retired = True
+        with contextlib.suppress(error.ProcessExitedAlready):
+            self.transport.signalProcess("KILL")  # type: ignore[union-attr]
+
+    def leave(self) -> None:
+        """End of input: an idle child reads EOF and exits."""
+        self.retired = True
+        self.transport.closeStdin()  # type: ignore[union-attr]
+
+    def childDataReceived(self, childFD: int, data: bytes) -> None:
+        if childFD == 2:
+            self._log_stderr(data)
+            return
+        self._buffer += data
+        while len(self._buffer) >= _HEADER.size:
+            (length,) = _HEADER.unpack_from(self._buffer)
+            if length > _MAX_FRAME:
+                self.pool._broken(self, f"a reply of {length} bytes")
+                return
+            end = _HEADER.size + length
+            if len(self._buffer) < end:
+                return
+            payload = bytes(self._buffer[_HEADER.size : end])
+            del self._buffer[:end]
+            try:
+                message = pickle.loads(payload)
+            except Exception as exc:
+                self.pool._broken(self, f"an unreadable reply ({exc!r})")
+                return
+            self.pool._reply(self, message)
+
+    def _log_stderr(self, data: bytes) -> None:
+        self._stderr += data
+        *lines, rest = self._stderr.split(b"\n")
+        self._stderr = bytearray(rest[-_STDERR_KEPT:])
+        for line in lines:
+            text = line.decode("utf-8", "replace").rstrip()
+            if text:
+                log.warning("parse worker %s: %s", self.pid, text)
+                self._stderr_tail = (self._stderr_tail + "\n" + text)[-_STDERR_KEPT:]
+
+    def stderr_tail(self) -> str:
+        return (self._stderr_tail + "\n" + self._stderr.decode("utf-8", "replace")).strip()
+
+    def processEnded(self, reason: Failure) -> None:  # type: ignore[override]
+        self.pool._ended(self, reason)
+
+
+class ParseWorker:
+    """A pool of ``processes`` worker processes reading receipts under a deadline."""
+
+    def __init__(self, reactor: Any, *, processes: int = 1) -> None:
+        if processes < 1:
+            raise ValueError("processes must be at least 1")
+        self._reactor: IReactorProcess = reactor
+        self._clock: IReactorTime = reactor
+        self._size = processes
+        self._slots: list[_Process] = []  # the pool's current processes, ready or starting
+        self._alive: set[_Process] = set()  # every child not yet reaped, retired ones too
+        self._queue: deque[_Request] = deque()
+        self._next_id = _READY + 1
+        self._start_waiters: list[defer.Deferred[None]] = []
+        self._compiled: dict[str, None] = {}  # layouts a worker compiled, in order: warm-up list
+        self._leaving: list[_Leaving] = []  # stop() calls waiting for their children to end
+        self._stopped = False
+
+    @property
+    def pids(self) -> list[int]:
+        """The process ids of the pool's current processes (for logs and tests)."""
+        return [p.pid for p in self._slots if p.pid is not None]
+
+    def start(self) -> defer.Deferred[None]:
+        """Spawn the processes; fires when every one is ready, fails with ``WorkerFailed``
+        when one dies first. Calls made without ``start()`` spawn the processes themselves."""
+        self._stopped = False
+        waiter: defer.Deferred[None] = defer.Deferred()
+        self._start_waiters.append(waiter)
+        self._fill()
+        self._check_started()
+        return waiter
+
+    def load(self, layout: str, timeout: float) -> defer.Deferred[str]:
+        """Compile (and lint) a layout in a worker; fires with its name. Fails with
+        ``GrammarError``, ``UnknownLayoutError``, ``ParseTimeout`` or ``WorkerFailed``.
+        With several processes, only the one that answers has the layout compiled."""
+        return self._ask(_LOAD, layout, "", timeout)
+
+    def parse(self, layout: str, text: str, timeout: float) -> defer.Deferred[Receipt]:
+        """``Layout.load(layout).parse_text(text)`` in a worker. Fails with
+        ``ReceiptParseError``, ``GrammarError``, ``UnknownLayoutError`` (as in-process),
+        ``ParseTimeout`` or ``WorkerFailed``."""
+        return self._ask(_PARSE, layout, text, timeout)
+
+    def stop(self) -> defer.Deferred[None]:
+        """End every process; pending calls fail with ``WorkerFailed``. Fires once every child
+        has been reaped (an idle child leaves when its stdin closes, a busy one is killed)."""
+        self._stopped = True
+        waiters = self._take(self._start_waiters)
+        requests = list(self._queue)
+        self._queue.clear()
+        for process in self._slots:
+            if process.request is not None:
+                requests.append(process.request)
+                process.request = None
+                process.kill()
+            elif process.ready:
+                process.leave()
+            else:
+                process.kill()  # still importing: nothing to lose
+        self._slots.clear()
+        leaving = _Leaving(set(self._alive), defer.Deferred())
+        leaving.kill_call = self._clock.callLater(STOP_GRACE, self._kill_stragglers, leaving)
+        self._leaving.append(leaving)
+        # The state is settled before any caller's code runs (it may call start() again).
+        gone = WorkerFailed("the parse worker was stopped")
+        for request in requests:
+            self._finish(request, gone)
+        for waiter in waiters:
+            waiter.errback(gone)
+        self._check_stopped()
+        return leaving.done
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _ask(self, op: str, layout: str, text: str, timeout: float) -> defer.Deferred[Any]:
+        if self._stopped:
+            return defer.fail(WorkerFailed("the parse worker is stopped"))
+        request = _Request(self._next_id, op, str(layout), text, timeout)
+        self._next_id += 1
+        request.result = defer.Deferred(lambda _: self._cancelled(request))
+        request.timer = self._clock.callLater(max(0.0, timeout), self._expire, request)
+        self._queue.append(request)
+        self._fill()
+        self._pump()
+        return request.result
+
+    def _pump(self) -> None:
+        for process in self._slots:
+            if not self._queue:
+                return
+            if process.ready and process.request is None:
+                process.send(self._queue.popleft())
+
+    def _finish(self, request: _Request, outcome: object) -> None:
+        """Answer the caller, once; ``outcome`` is the result or an exception."""
+        if request.timer is not None and request.timer.active():
+            request.timer.cancel()
+        request.timer = None
+        request.process = None
+        if request.result.called:
+            return  # cancelled by the caller
+        if isinstance(outcome, BaseException):
+            request.result.errback(Failure(outcome))
+        else:
+            request.result.callback(outcome)
+
+    def _expire(self, request: _Request) -> None:
+        request.timer = None
+        process = request.process
+        if process is None:
+            self._queue.remove(request)
+            message = f"{request.describe()}: no answer within {request.timeout:g} s (queued)"
+            self._finish(request, ParseTimeout(message))
+            return
+        log.warning(
+            "parse worker %s: %s took over %g s: killed and replaced",
+            process.pid,
+            request.describe(),
+            request.timeout,
+        )
+        process.request = None
+        self._retire(process)
+        self._fill()
+        message = f"{request.describe()}: no answer within {request.timeout:g} s"
+        self._finish(request, ParseTimeout(message + " (the worker was replaced)"))
+        self._pump()
+
+    def _cancelled(self, request: _Request) -> None:
+        # A queued request leaves the queue; one in flight keeps its deadline, so a stuck
+        # process is still killed on time, and its answer is dropped.
+        if request.process is None and request in self._queue:
+            self._queue.remove(request)
+            if request.timer is not None and request.timer.active():
+                request.timer.cancel()
+            request.timer = None
+
+    # -- processes ---------------------------------------------------------------------------
+
+    def _fill(self) -> None:
+        while not self._stopped and len(self._slots) < self._size:
+            if not self._spawn():
+                return
+
+    def _spawn(self) -> bool:
+        process = _Process(self)
+        env = dict(os.environ)
+        # The child must import this same source tree, however the parent found it.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
+        self._slots.append(process)
+        self._alive.add(process)
+        try:
+            self._reactor.spawnProcess(
+                process,
+                sys.executable,
+                [sys.executable, "-m", "bridge.parse_worker", *self._compiled],
+                env=env,
+                childFDs={0: "w", 1: "r", 2: "r"},
+            )
+        except OSError as exc:
+            self._slots.remove(process)
+            self._alive.discard(process)
+            self._start_failed(WorkerFailed(f"cannot start the parse worker: {exc}"))
+            return False
+        return True
+
+    def _retire(self, process: _Process) -> None:
+        if process in self._slots:
+            self._slots.remove(process)
+        process.kill()
+
+    def _reply(self, process: _Process, message: object) -> None:
+        try:
+            request_id, ok, value = message  # type: ignore[misc]
+        except (TypeError, ValueError):
+            self._broken(process, f"a malformed reply {message!r:.80}")
+            return
+        if process.retired:
+            return  # too late: its caller has been answered already
+        if request_id == _READY:
+            process.ready = True
+            self._check_started()
+            self._pump()
+            return
+        request = process.request
+        if request is None or request.id != request_id:
+            self._broken(process, f"a reply to request {request_id} it was not asked")
+            return
+        process.request = None
+        if ok or isinstance(value, ReceiptParseError):
+            self._compiled[request.layout] = None  # it compiles: replacements warm it up
+        self._finish(request, value if ok else _as_exception(value))
+        self._pump()
+
+    def _broken(self, process: _Process, what: str) -> None:
+        """A child that breaks the protocol cannot be trusted with more requests."""
+        log.error("parse worker %s sent %s: killed", process.pid, what)
+        request = process.request
+        process.request = None
+        self._retire(process)
+        self._fill()
+        if request is not None:
+            self._finish(request, WorkerFailed(f"the parse worker sent {what}"))
+        self._pump()
+
+    def _ended(self, process: _Process, reason: Failure) -> None:
+        self._alive.discard(process)
+        in_pool = process in self._slots
+        if in_pool:
+            self._slots.remove(process)
+        request = process.request
+        process.request = None
+        how = _exit_description(reason)
+        self._check_stopped()
+        if in_pool and not self._stopped:
+            if not process.ready:
+                tail = process.stderr_tail()
+                detail = f":\n{tail}" if tail else ""
+                self._start_failed(
+                    WorkerFailed(f"the parse worker {how} before it was ready{detail}")
+                )
+                return  # no restart until the next call: a broken install must not loop
+            log.warning("parse worker %s %s: replaced", process.pid, how)
+            self._fill()
+        if request is not None:
+            log.error("parse worker %s %s while %s", process.pid, how, request.describe())
+            self._finish(
+                request, WorkerFailed(f"the parse worker {how} while {request.describe()}")
+            )
+        self._pump()
+
+    def _start_failed(self, failure: WorkerFailed) -> None:
+        log.error("%s", failure)
+        waiters = self._take(self._start_waiters)
+        queued = list(self._queue)
+        self._queue.clear()
+        for request in queued:
+            self._finish(request, failure)
+        for waiter in waiters:
+            waiter.errback(failure)
+
+    def _check_started(self) -> None:
+        if len(self._slots) == self._size and all(p.ready for p in self._slots):
+            for waiter in self._take(self._start_waiters):
+                waiter.callback(None)
+
+    def _check_stopped(self) -> None:
+        for leaving in list(self._leaving):
+            leaving.processes &= self._alive
+            if leaving.processes:
+                continue
+            self._leaving.remove(leaving)
+            if leaving.kill_call is not None and leaving.kill_call.active():
+                leaving.kill_call.cancel()
+            leaving.done.callback(None)
+
+    def _kill_stragglers(self, leaving: _Leaving) -> None:
+        leaving.kill_call = None
+        for process in leaving.processes & self._alive:
+            log.warning("parse worker %s did not leave when asked: killed", process.pid)
+            process.kill()
+
+    @staticmethod
+    def _take(waiters: list[defer.Deferred[None]]) -> list[defer.Deferred[None]]:
+        taken = list(waiters)
+        waiters.clear()
+        return taken
+
+
+def _as_exception(value: object) -> BaseException:
+    if isinstance(value, BaseException):
+        return value
+    return WorkerFailed(f"the parse worker failed with {value!r:.200}")
+
+
+def _exit_description(reason: Failure) -> str:
+    value = reason.value
+    signal_number = getattr(value, "signal", None)
+    if signal_number:
+        try:
+            name = signal.Signals(signal_number).name
+        except ValueError:
+            name = str(signal_number)
+        return f"was killed ({name})"
+    code = getattr(value, "exitCode", None)
+    return f"exited (code {code})"

@@ -1,0 +1,90 @@
+"""``tillbridge award FILE... --till NAME``: award kept receipts once their layout reads them.
+
+For the receipts the daemon printed unchanged because it could not read them (kept in
+``unread/`` beside the journal) once their layout is fixed, or any capture. Each file is read
+with the till's layout (``--layout`` to try another) and every sale in it that adds up is
+awarded, exactly once: a receipt awarded before shows its first award again
+("already awarded"). One line per receipt. Exit 0 when every receipt was read, 1 when one was
+not (fix the layout and run it again: nothing is awarded twice), 2 for a config problem, an
+unknown till or an unavailable database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bridge.config import DEFAULT_PATHS, ConfigError, find_config, load_config
+
+_PROG = "tillbridge award"
+
+
+def run(args: argparse.Namespace) -> int:
+    path = find_config(args.config)
+    if path is None:
+        looked = ", ".join(str(p) for p in DEFAULT_PATHS)
+        print(f"{_PROG}: no config file (looked for {looked}); use --config PATH", file=sys.stderr)
+        return 2
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    till = next((t for t in config.tills if t.name == args.till), None)
+    if till is None:
+        names = ", ".join(t.name for t in config.tills)
+        print(f"{_PROG}: no till {args.till!r} in {path} (tills: {names})", file=sys.stderr)
+        return 2
+
+    from bridge.loyalty import Ledger, PointsRule
+    from bridge.messages import why_no_message
+    from bridge.store import StoreUnavailable, make_engine, migrate
+    from parsers.layouts import GrammarError, Layout, UnknownLayoutError
+    from parsers.pipeline import read_receipts
+
+    try:
+        layout = Layout.load(args.layout or till.layout)
+    except (GrammarError, UnknownLayoutError, OSError) as error:
+        print(f"{_PROG}: {error}", file=sys.stderr)
+        return 2
+    engine = make_engine(config.database.url)
+    ledger = Ledger(engine)
+    rule = PointsRule(config.loyalty.points_per_unit)
+    unread = 0
+    try:
+        migrate(engine)
+        for name in args.files:
+            file = Path(name)
+            try:
+                results = read_receipts(file.read_bytes(), layout)
+            except OSError as error:
+                print(f"{file}: cannot read: {error.strerror or error}", file=sys.stderr)
+                unread += 1
+                continue
+            for result in results:
+                receipt = result.receipt
+                if receipt is None:
+                    first = (result.error or "").splitlines()[0]
+                    print(f"{file}: not read: {first}")
+                    unread += 1
+                    continue
+                why_not = why_no_message(receipt)
+                if why_not is not None:
+                    print(f"{file}: receipt {receipt.number}: nothing to award ({why_not})")
+                    continue
+                outcome = ledger.award(receipt, rule, datetime.now(UTC))
+                again = " (already awarded)" if outcome.duplicate else ""
+                to = (
+                    f"to {outcome.customer}, balance {outcome.balance}"
+                    if outcome.customer
+                    else f"claim code {outcome.claim_code}"
+                )
+                print(f"{file}: receipt {receipt.number}: {outcome.points} points {to}{again}")
+    except StoreUnavailable as error:
+        print(f"{_PROG}: database unavailable: {error}; try again", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    return 1 if unread else 0

@@ -1,0 +1,227 @@
+"""The daemon: the config made into running parts, started and stopped in order.
+
+For each till: a ``TillLink`` (``drivers.link``) with the till's session settings, its
+``ReceiptHandler`` and its printer side, served on the till side (a TCP listener, or a serial
+port kept open). Shared by all tills: the parse worker (a child process) and the awards desk (one
+database thread, the journal).
+
+Start-up fails open where it can: a database that is down, or a layout that does not compile,
+is logged and the tills are still served (every byte passes; awards are journaled, unread
+receipts kept). Only what makes a till unreachable fails the start: a port already in use.
+A serial till whose device is missing is retried until it appears.
+
+``stop()`` is the graceful stop (SIGTERM, SIGINT): no new tills are accepted, each open link is
+ended as if its till had closed (a held receipt is still answered, within its ``max_hold``), then
+queued awards finish and the worker ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from twisted.internet import task
+from twisted.internet.interfaces import IListeningPort
+
+from bridge.awards import AwardsDesk
+from bridge.config import (
+    Config,
+    DeviceFile,
+    SerialPortConfig,
+    TcpConnect,
+    TcpListen,
+    TillConfig,
+)
+from bridge.handler import RawStore, ReceiptHandler
+from bridge.loyalty import Journal, PointsRule
+from bridge.parse_worker import ParseWorker
+from bridge.session import Mode
+from bridge.store import make_engine
+from drivers.device_file import DeviceFilePrinter
+from drivers.escpos_out import Message, render_message
+from drivers.link import LinkOptions, PrinterConnector, TillLink
+from drivers.serial_port import SerialPrinter, open_serial_till_from_config
+from drivers.tcp import TcpPrinter, listen_tcp_from_config
+from parsers.escpos.state import PrinterState
+
+log = logging.getLogger(__name__)
+
+LAYOUT_COMPILE_TIMEOUT = 60.0  # an admin's grammar can take long to lint; a shipped one ~0.1 s
+SERIAL_RETRY = 5.0  # seconds between attempts to open a serial till's device
+DRAIN_POLL = 0.05
+
+
+@dataclass
+class RunningTill:
+    config: TillConfig
+    link: TillLink
+    handler: ReceiptHandler | None  # None in passthrough mode: receipts are not read
+    listening: IListeningPort | None = None  # a TCP till side
+    serial: Any = None  # a serial till side (SerialPort), while open
+    _reopen: task.LoopingCall | None = field(default=None, repr=False)
+
+    @property
+    def address(self) -> str:
+        """Where the till side is: ``tcp:HOST:PORT`` (the real port) or ``serial:DEVICE``."""
+        if self.listening is not None:
+            host = self.listening.getHost()
+            return f"tcp:{host.host}:{host.port}"
+        return str(self.config.listen)
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        reactor: Any,
+        link_options: LinkOptions | None = None,
+        retry_interval: float = 5.0,
+    ) -> None:
+        self.config = config
+        self.reactor = reactor
+        self.link_options = link_options
+        self.worker = ParseWorker(reactor)
+        self.journal = Journal(config.journal)
+        self.desk = AwardsDesk(
+            reactor,
+            make_engine(config.database.url),
+            self.journal,
+            PointsRule(config.loyalty.points_per_unit),
+            retry_interval=retry_interval,
+        )
+        self.unread = RawStore(config.journal.parent / "unread")
+        self.captures = RawStore(config.capture_dir) if config.capture_dir is not None else None
+        self.tills: dict[str, RunningTill] = {}
+        self._stopping = False
+
+    async def start(self) -> None:
+        """Start every part; raises if a till side cannot be served (e.g. its port is taken)."""
+        self.config.journal.parent.mkdir(parents=True, exist_ok=True)
+        await self.worker.start()
+        await self.desk.start()
+        layouts = {t.layout for t in self.config.tills if t.mode is not Mode.PASSTHROUGH}
+        for layout in sorted(layouts):
+            try:
+                await self.worker.load(layout, LAYOUT_COMPILE_TIMEOUT)
+            except Exception as exc:
+                log.error(
+                    "layout %s does not load: %s. Its tills still print; their receipts are "
+                    "kept unread in %s",
+                    layout,
+                    exc,
+                    self.unread.folder,
+                )
+        try:
+            for till in self.config.tills:
+                self.tills[till.name] = self._start_till(till)
+        except Exception:
+            await self.stop()
+            raise
+        log.info("tillbridge running: %d till(s)", len(self.tills))
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        """The graceful stop; see the module docstring."""
+        if self._stopping:
+            return
+        self._stopping = True
+        log.info("stopping: finishing receipts in flight")
+        for till in self.tills.values():
+            if till._reopen is not None and till._reopen.running:
+                till._reopen.stop()
+            if till.listening is not None:
+                await till.listening.stopListening()
+            for pairing in list(till.link.pairings):
+                pairing.till_ended("stopping")
+        deadline = self.reactor.seconds() + timeout
+        while any(t.link.pairings for t in self.tills.values()):
+            if self.reactor.seconds() >= deadline:
+                log.warning("stop: links still open after %.0f s; closing them", timeout)
+                break
+            await task.deferLater(self.reactor, DRAIN_POLL, lambda: None)
+        for till in self.tills.values():
+            till.link.close_all()
+        await self.desk.stop()
+        await self.worker.stop()
+        log.info("stopped")
+
+    # --- one till -------------------------------------------------------------------------
+
+    def _start_till(self, config: TillConfig) -> RunningTill:
+        handler = None
+        if config.mode is not Mode.PASSTHROUGH:
+            profile = config.printer_profile()
+            # The first render imports python-escpos and builds its data (~0.3 s): not at the
+            # first receipt's cut.
+            render_message(Message(lines=("tillbridge",)), profile, PrinterState())
+            handler = ReceiptHandler(
+                till=config.name,
+                layout=config.layout,
+                parser=self.worker,
+                desk=self.desk,
+                profile=profile,
+                max_hold=config.max_hold_ms / 1000,
+                unread=self.unread,
+                captures=self.captures,
+                claim_url=self.config.loyalty.claim_url,
+            )
+        link = TillLink(
+            config.session_config(),
+            handler if handler is not None else _no_message,
+            printer_connector(config.printer, self.reactor),
+            self.reactor,
+            self.link_options,
+        )
+        running = RunningTill(config, link, handler)
+        if isinstance(config.listen, TcpListen):
+            running.listening = listen_tcp_from_config(link, config.listen, self.reactor)
+        elif isinstance(config.listen, SerialPortConfig):
+            self._open_serial(running)
+            running._reopen = task.LoopingCall(self._open_serial, running)
+            running._reopen.clock = self.reactor
+            running._reopen.start(SERIAL_RETRY, now=False)
+        else:
+            raise TypeError(f"till {config.name}: cannot listen on {config.listen}")
+        log.info(
+            "till %s: %s -> %s, layout %s, mode %s",
+            config.name,
+            running.address,
+            config.printer,
+            config.layout,
+            config.mode.value,
+        )
+        return running
+
+    def _open_serial(self, running: RunningTill) -> None:
+        """Open the till's serial device unless a link on it is still open."""
+        if self._stopping or running.link.pairings:
+            return
+        listen = running.config.listen
+        assert isinstance(listen, SerialPortConfig)
+        try:
+            running.serial = open_serial_till_from_config(running.link, listen, self.reactor)
+        except Exception as exc:
+            running.link.pairings.clear()  # the half-made pairing of the failed open
+            log.error(
+                "till %s: cannot open %s (%s); retrying every %.0f s",
+                running.config.name,
+                Path(listen.device),
+                exc,
+                SERIAL_RETRY,
+            )
+
+
+def printer_connector(printer: object, reactor: Any) -> PrinterConnector:
+    """The printer side for a configured endpoint: TCP, serial port or device file."""
+    if isinstance(printer, TcpConnect):
+        return TcpPrinter.from_config(printer, reactor)
+    if isinstance(printer, SerialPortConfig):
+        return SerialPrinter.from_config(printer, reactor)
+    if isinstance(printer, DeviceFile):
+        return DeviceFilePrinter.from_config(printer, reactor)
+    raise TypeError(f"cannot print to {printer}")
+
+
+def _no_message(_: object) -> None:
+    return None

@@ -1,0 +1,171 @@
+"""What the daemon does with each receipt a till prints: read, award, and answer with a message.
+
+The link (``drivers.link``) calls the till's ``ReceiptHandler`` with each ``HandleReceipt`` and
+prints the bytes it answers before the held cut (``None``: nothing). The steps:
+
+1. read the receipt's text with the till's layout, in the parse worker, under a deadline
+   (``bridge.parse_worker``: an admin's grammar must not freeze the daemon);
+2. only a sale that adds up goes on (``bridge.messages.why_no_message``);
+3. award it on the awards desk's thread (``bridge.awards``); with the database down the award
+   is journaled and the receipt prints unchanged;
+4. render the message for this printer and the state the till left it in
+   (``drivers.escpos_out``).
+
+Fail open (DESIGN rule 1): any failure on the way answers ``None`` and the receipt prints as the
+till sent it. A receipt we could not read, or that did not add up, is kept as raw bytes in the
+*unread* folder (see ``UnreadStore``) so that its points can be awarded once the grammar is fixed
+(``tillbridge award``). With ``capture_dir`` set, every receipt's raw bytes are kept too.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from twisted.internet import defer
+
+from bridge.awards import AwardsDesk
+from bridge.messages import award_message, why_no_message
+from bridge.session import HandleReceipt
+from drivers.escpos_out import PrinterProfile, render_message
+from parsers.layouts import ReceiptParseError
+from parsers.receipt import Receipt
+
+log = logging.getLogger(__name__)
+
+# Of a till's max_hold, the share the parse may take: the award and the render need the rest.
+PARSE_SHARE = 0.6
+
+
+class Parser(Protocol):
+    def parse(self, layout: str, text: str, timeout: float) -> defer.Deferred[Receipt]: ...
+
+
+class RawStore:
+    """Raw receipt bytes kept as files: ``<folder>/<till>/<UTC time>-<id>.bin``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def keep(self, till: str, receipt_id: int, raw: bytes, why: str | None = None) -> Path | None:
+        """Write the capture (and a ``.why`` note beside it); never raises: a full disk is
+        logged, and the receipt has printed anyway."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        folder = self.folder / _safe(till)
+        path = folder / f"{stamp}-{receipt_id}.bin"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(raw)
+            if why is not None:
+                path.with_suffix(".why").write_text(why + "\n", encoding="utf-8")
+        except OSError as exc:
+            log.error(
+                "%s: could not keep receipt %d's %d raw bytes in %s: %s",
+                till,
+                receipt_id,
+                len(raw),
+                folder,
+                exc,
+            )
+            return None
+        return path
+
+
+class ReceiptHandler:
+    """The handler of one till's receipts; see the module docstring."""
+
+    def __init__(
+        self,
+        till: str,
+        layout: str,
+        parser: Parser,
+        desk: AwardsDesk,
+        profile: PrinterProfile,
+        max_hold: float,
+        unread: RawStore,
+        captures: RawStore | None = None,
+        claim_url: str | None = None,
+    ) -> None:
+        self.till = till
+        self.layout = layout
+        self.parser = parser
+        self.desk = desk
+        self.profile = profile
+        self.parse_timeout = max(0.05, max_hold * PARSE_SHARE)
+        self.unread = unread
+        self.captures = captures
+        self.claim_url = claim_url
+        self.awarded = 0  # receipts with an outcome, for logs and tests
+
+    def __call__(self, request: HandleReceipt) -> defer.Deferred[bytes | None]:
+        return defer.ensureDeferred(self.handle(request))
+
+    async def handle(self, request: HandleReceipt) -> bytes | None:
+        if self.captures is not None:
+            self.captures.keep(self.till, request.receipt_id, request.raw)
+        text = request.document.text()
+        if not text.strip():
+            return None  # a stray feed, a status-only job, a logo: nothing to read
+        if request.truncated:
+            self._keep_unread(request, "capture truncated: the receipt was too long to keep whole")
+            return None
+        try:
+            receipt = await self.parser.parse(self.layout, text, self.parse_timeout)
+        except ReceiptParseError as exc:
+            self._keep_unread(request, f"layout {self.layout} could not read it: {exc}")
+            return None
+        except Exception as exc:  # a timeout, a dead worker, a broken grammar
+            self._keep_unread(request, f"not read: {type(exc).__name__}: {exc}")
+            return None
+        why_not = why_no_message(receipt)
+        if why_not is not None:
+            if receipt.problems:
+                self._keep_unread(request, f"receipt {receipt.number}: {why_not}")
+            else:
+                log.info(
+                    "%s: receipt %s: %s; printed unchanged", self.till, receipt.number, why_not
+                )
+            return None
+        try:
+            outcome = await self.desk.award(receipt)
+        except Exception as exc:  # e.g. the journal's disk is full
+            log.error("%s: receipt %s not awarded: %s", self.till, receipt.number, exc)
+            self._keep_unread(request, f"award failed: {type(exc).__name__}: {exc}")
+            return None
+        if outcome is None:
+            return None  # journaled: the balance is not known now, so print nothing
+        self.awarded += 1
+        log.info(
+            "%s: receipt %s: %d points%s%s",
+            self.till,
+            receipt.number,
+            outcome.points,
+            f" to {outcome.customer}, balance {outcome.balance}" if outcome.customer else "",
+            f", claim code {outcome.claim_code}" if outcome.claim_code else "",
+        )
+        if not request.held:
+            return None  # observe mode, or its cut had gone on already
+        message = award_message(outcome, self.claim_url)
+        if message is None:
+            return None
+        return render_message(message, self.profile, request.state)
+
+    def _keep_unread(self, request: HandleReceipt, why: str) -> None:
+        path = self.unread.keep(self.till, request.receipt_id, request.raw, why)
+        first = why.splitlines()[0]
+        log.warning(
+            "%s: receipt %d printed unchanged, %s%s",
+            self.till,
+            request.receipt_id,
+            first,
+            f"; raw bytes kept in {path}" if path is not None else "",
+        )
+        for line in why.splitlines()[1:]:
+            log.info("%s:   %s", self.till, line)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "till"

@@ -31,7 +31,11 @@ def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> 
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, busy_timeout_ms)
-    return create_engine(parsed, pool_pre_ping=True)
+    # A server that does not answer must not hold the awards thread for the OS's TCP timeout
+    # (minutes): after a few seconds the award is journaled instead. A URL's own
+    # ?connect_timeout= wins.
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 3}
+    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
 
 
 def _sqlite_engine(url: Any, busy_timeout_ms: int) -> Engine:

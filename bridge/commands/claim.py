@@ -1,0 +1,82 @@
+"""``tillbridge claim CODE CARD [--config PATH]``: credit a receipt's claim code to a customer.
+
+A sale rung up with no customer prints a claim code (``K7QM-3XPA``, and a QR code holding it);
+the customer brings it back and the shop credits its points to their card with this command.
+CODE is typed as printed, in any case, with or without the dash; CARD is the card number,
+phone or loyalty id (spaces and dashes are ignored).
+
+Prints ``credited 12 points to 4000123456789 (claim K7QM-3XPA); balance 352``, exit 0.
+Exit 1 when the claim cannot be credited: the code is malformed, unknown or already claimed
+(the reason goes to standard error, for the person at the counter). Exit 2 when there is no
+config file or it has a problem, or the database is unavailable (try again later). Without
+``--config`` it reads ``tillbridge.toml`` in the current folder, then
+``/etc/tillbridge/tillbridge.toml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+from bridge.config import DEFAULT_PATHS, ConfigError, find_config, load_config
+from bridge.loyalty.claims import ClaimError, normalise_code
+
+_PROG = "tillbridge claim"
+
+
+def run(args: argparse.Namespace) -> int:
+    path = find_config(args.config)
+    if path is None:
+        looked = ", ".join(str(p) for p in DEFAULT_PATHS)
+        print(f"{_PROG}: no config file (looked for {looked}); use --config PATH", file=sys.stderr)
+        return 2
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    # Typing mistakes are told before the database is touched.
+    try:
+        normalise_code(args.code)
+    except ClaimError as error:
+        print(f"{_PROG}: {error}", file=sys.stderr)
+        return 1
+    if not "".join(args.card.split()).replace("-", ""):
+        print(f"{_PROG}: {args.card!r} is not a card number, phone or loyalty id", file=sys.stderr)
+        return 1
+
+    from sqlalchemy.engine import make_url
+
+    from bridge.loyalty import Ledger
+    from bridge.store import StoreUnavailable, make_engine, migrate
+
+    engine = make_engine(config.database.url)
+    try:
+        migrate(engine)
+        outcome = Ledger(engine).claim(args.code, args.card, datetime.now(UTC))
+    except ClaimError as error:
+        print(f"{_PROG}: {error}", file=sys.stderr)
+        return 1
+    except StoreUnavailable as error:
+        where = make_url(config.database.url).render_as_string(hide_password=True)
+        print(
+            f"{_PROG}: database unavailable: {_cause(error)} ({where}), try again",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        engine.dispose()
+    points = f"{outcome.points} point{'' if outcome.points == 1 else 's'}"
+    print(
+        f"credited {points} to {outcome.customer} (claim {outcome.claim_code}); "
+        f"balance {outcome.balance}"
+    )
+    return 0
+
+
+def _cause(error: Exception) -> str:
+    """The driver's own words, without the ledger's "loyalty database unavailable:" prefix."""
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    prefix = "loyalty database unavailable: "
+    return text[len(prefix) :] if text.startswith(prefix) else text

@@ -23,13 +23,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bridge.loyalty.claims import AlreadyClaimed, UnknownClaimCode, new_code, normalise_code
 from bridge.loyalty.keys import claim_key, idempotency_key
 from bridge.loyalty.rules import PointsRule
-from bridge.store.engine import StoreUnavailable
+from bridge.store.engine import outages_as_unavailable
 from bridge.store.models import Account, ClaimCode, Customer, EntryKind, LedgerEntry
 from parsers.receipt import CustomerKind, CustomerRef, Receipt
 
@@ -220,29 +218,8 @@ class Ledger:
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        try:
-            with self._engine.begin() as conn:
-                yield conn
-        except PoolTimeout as exc:
-            raise StoreUnavailable(f"loyalty database unavailable: {exc}") from exc
-        except (OperationalError, InterfaceError) as exc:
-            if not _is_outage(exc):
-                raise
-            raise StoreUnavailable(f"loyalty database unavailable: {exc.orig or exc}") from exc
-
-
-# SQLite's primary result codes that mean "not now" rather than "this cannot work": busy,
-# locked, read-only, I/O error, disk full, cannot open, lock protocol.
-_SQLITE_OUTAGE_CODES = frozenset({5, 6, 8, 10, 13, 14, 15})
-
-
-def _is_outage(exc: OperationalError | InterfaceError) -> bool:
-    """Worth journaling and retrying later? A missing table (an unmigrated database) is not:
-    SQLite reports it as an OperationalError too, but retrying will never fix it."""
-    code = getattr(exc.orig, "sqlite_errorcode", None)
-    if code is None:  # PostgreSQL: psycopg raises schema errors as ProgrammingError
-        return True
-    return (code & 0xFF) in _SQLITE_OUTAGE_CODES
+        with outages_as_unavailable(), self._engine.begin() as conn:
+            yield conn
 
 
 def _dialect_insert(dialect: str) -> Callable[..., Any]:

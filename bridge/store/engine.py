@@ -12,16 +12,47 @@ before a server restart is replaced instead of failing the next award.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 
 
 class StoreUnavailable(Exception):
     """The database cannot be reached or written now; the caller journals the award."""
+
+
+# SQLite's primary result codes that mean "not now" rather than "this cannot work": busy,
+# locked, read-only, I/O error, disk full, cannot open, lock protocol.
+_SQLITE_OUTAGE_CODES = frozenset({5, 6, 8, 10, 13, 14, 15})
+
+
+def is_outage(exc: OperationalError | InterfaceError) -> bool:
+    """Worth journaling and retrying later? A missing table (an unmigrated database) is not:
+    SQLite reports it as an OperationalError too, but retrying will never fix it."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    if code is None:  # PostgreSQL: psycopg raises schema errors as ProgrammingError
+        return True
+    return (code & 0xFF) in _SQLITE_OUTAGE_CODES
+
+
+@contextmanager
+def outages_as_unavailable() -> Iterator[None]:
+    """Database failures that mean "not now" become ``StoreUnavailable``; others pass."""
+    try:
+        yield
+    except PoolTimeout as exc:
+        raise StoreUnavailable(f"loyalty database unavailable: {exc}") from exc
+    except (OperationalError, InterfaceError) as exc:
+        if not is_outage(exc):
+            raise
+        raise StoreUnavailable(f"loyalty database unavailable: {exc.orig or exc}") from exc
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> Engine:

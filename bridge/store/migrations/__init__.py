@@ -12,6 +12,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from bridge.store.engine import outages_as_unavailable
+
 SCRIPT_LOCATION = Path(__file__).resolve().parent
 
 
@@ -22,8 +24,10 @@ def alembic_config() -> Config:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database behind ``engine`` to ``revision``, in one transaction."""
+    """Upgrade the database behind ``engine`` to ``revision``, in one transaction.
+
+    Raises ``StoreUnavailable`` when the database cannot be reached or written now."""
     config = alembic_config()
-    with engine.begin() as connection:
+    with outages_as_unavailable(), engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

@@ -10,9 +10,10 @@ is logged and the tills are still served (every byte passes; awards are journale
 receipts kept). Only what makes a till unreachable fails the start: a port already in use.
 A serial till whose device is missing is retried until it appears.
 
-``stop()`` is the graceful stop (SIGTERM, SIGINT): no new tills are accepted, each open link is
-ended as if its till had closed (a held receipt is still answered, within its ``max_hold``), then
-queued awards finish and the worker ends.
+``stop()`` is the graceful stop (SIGTERM, SIGINT): no new tills are accepted; each open link is
+ended as if its till had closed once the till is between receipts (quiet, nothing held), and a
+held receipt is still answered within its ``max_hold``; then queued awards finish and the
+worker ends.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 LAYOUT_COMPILE_TIMEOUT = 60.0  # an admin's grammar can take long to lint; a shipped one ~0.1 s
 SERIAL_RETRY = 5.0  # seconds between attempts to open a serial till's device
 DRAIN_POLL = 0.05
+STOP_QUIET = 0.5  # a till quiet this long, with nothing held, is not in the middle of a receipt
+STOP_GRACE = 3.0  # after the stop timeout, for held receipts and the printers' last bytes
 
 
 @dataclass
@@ -122,7 +125,12 @@ class Daemon:
         log.info("tillbridge running: %d till(s)", len(self.tills))
 
     async def stop(self, timeout: float = 15.0) -> None:
-        """The graceful stop; see the module docstring."""
+        """The graceful stop; see the module docstring.
+
+        A till's link is ended once the till has been quiet for ``STOP_QUIET`` seconds with
+        no receipt held, so a receipt being sent is not cut off half-way; network tills usually
+        close by themselves after each receipt. After ``timeout`` every link is ended anyway.
+        """
         if self._stopping:
             return
         self._stopping = True
@@ -132,11 +140,17 @@ class Daemon:
                 till._reopen.stop()
             if till.listening is not None:
                 await till.listening.stopListening()
-            for pairing in list(till.link.pairings):
-                pairing.till_ended("stopping")
         deadline = self.reactor.seconds() + timeout
         while any(t.link.pairings for t in self.tills.values()):
-            if self.reactor.seconds() >= deadline:
+            now = self.reactor.seconds()
+            for till in self.tills.values():
+                for pairing in list(till.link.pairings):
+                    quiet = now - pairing.till_last_data >= STOP_QUIET
+                    if pairing.till_reading and (
+                        now >= deadline or (quiet and not pairing.session.holding)
+                    ):
+                        pairing.till_ended("stopping")
+            if now >= deadline + STOP_GRACE:
                 log.warning("stop: links still open after %.0f s; closing them", timeout)
                 break
             await task.deferLater(self.reactor, DRAIN_POLL, lambda: None)

@@ -201,6 +201,7 @@ class Pairing:
         self.till: Any = None
         self.printer: Any = None
         self.till_bytes = 0  # from the till, for logs and tests
+        self.till_last_data = self.reactor.seconds()  # when the till last sent bytes
         self.printer_bytes = 0  # from the printer
         self._printer_protocol: PrinterProtocol | None = None
         self._connecting: defer.Deferred[Any] | None = None
@@ -238,7 +239,13 @@ class Pairing:
         if not self._till_reading:
             return
         self.till_bytes += len(data)
+        self.till_last_data = self._now()
         self._apply(self.session.from_till(data, self._now()))
+
+    @property
+    def till_reading(self) -> bool:
+        """The till's stream has not ended (it may still send)."""
+        return self._till_reading
 
     def till_ended(self, how: str) -> None:
         """The till will send nothing more; it may still read the printer's replies."""

@@ -204,6 +204,8 @@ TABLE: dict[bytes, Spec | Family] = {
         payload=_gs_k,
     ),
     _key(FS, "q"): Spec("FS q", 1, items=Items("FS q image", _fs_q_count, 4, _fs_q_image)),
+    # FS 2 c1 c2 d1...d72: one user-defined 24x24 Kanji character (Epson TM models).
+    _key(FS, "2"): Spec("FS 2", 2, payload=lambda _args: 72),
     _key(ESC, "&"): Spec("ESC &", 3, items=Items("ESC & char", _esc_amp_count, 1, _esc_amp_char)),
     # Families: a third name byte.
     _key(ESC, "("): Family("ESC (", {}, _paren("ESC")),
@@ -211,6 +213,8 @@ TABLE: dict[bytes, Spec | Family] = {
     _key(FS, "("): Family("FS (", {}, _paren("FS")),
     _key(ESC, "c"): Family("ESC c", {ord(c): Spec(f"ESC c {c}", 1) for c in "013456"}),
     _key(GS, "v"): Family("GS v", {ord("0"): Spec("GS v 0", 5, payload=_raster)}),
+    # GS Q 0 m xL xH yL yH: a variable vertical size image, x dots wide, y bytes high.
+    _key(GS, "Q"): Family("GS Q", {ord("0"): Spec("GS Q 0", 5, payload=_raster)}),
     _key(GS, "8"): Family("GS 8", {ord("L"): Spec("GS 8 L", 4, payload=_le(0, 1, 2, 3))}),
     _key(GS, "g"): Family(
         "GS g", {ord("0"): Spec("GS g 0", 3), ord("2"): Spec("GS g 2", 3, kind=Kind.STATUS)}

@@ -271,6 +271,8 @@ def test_image_payload_is_never_read_as_commands():
         (GS + b"8L\x05\x00\x00\x00", 5),
         (GS + b"kI\x06", 6),
         (FS + b"g1\x00\x00\x00\x00\x00\x03\x00", 3),
+        (GS + b"Q0\x00\x08\x00\x02\x00", 16),  # 8 dots wide, 2 bytes high
+        (FS + b"2\x77\xa1", 72),  # one 24x24 user-defined Kanji character
     ],
 )
 def test_payload_commands_declare_their_length(header, length):

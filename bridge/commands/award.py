@@ -16,26 +16,21 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bridge.config import DEFAULT_PATHS, ConfigError, find_config, load_config
+from bridge.commands import read_config
 
 _PROG = "tillbridge award"
 
 
 def run(args: argparse.Namespace) -> int:
-    path = find_config(args.config)
-    if path is None:
-        looked = ", ".join(str(p) for p in DEFAULT_PATHS)
-        print(f"{_PROG}: no config file (looked for {looked}); use --config PATH", file=sys.stderr)
-        return 2
-    try:
-        config = load_config(path)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
+    config = read_config(args.config, _PROG)
+    if config is None:
         return 2
     till = next((t for t in config.tills if t.name == args.till), None)
     if till is None:
         names = ", ".join(t.name for t in config.tills)
-        print(f"{_PROG}: no till {args.till!r} in {path} (tills: {names})", file=sys.stderr)
+        print(
+            f"{_PROG}: no till {args.till!r} in {config.source} (tills: {names})", file=sys.stderr
+        )
         return 2
 
     from bridge.loyalty import Ledger, PointsRule

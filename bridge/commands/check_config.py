@@ -8,23 +8,16 @@ every problem on standard error, one a line, exit 2. Without ``--config`` it rea
 from __future__ import annotations
 
 import argparse
-import sys
 
-from bridge.config import DEFAULT_PATHS, Config, ConfigError, find_config, load_config
+from bridge.commands import read_config
+from bridge.config import Config
 
 _PROG = "tillbridge check-config"
 
 
 def run(args: argparse.Namespace) -> int:
-    path = find_config(args.config)
-    if path is None:
-        looked = ", ".join(str(p) for p in DEFAULT_PATHS)
-        print(f"{_PROG}: no config file (looked for {looked}); use --config PATH", file=sys.stderr)
-        return 2
-    try:
-        config = load_config(path)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
+    config = read_config(args.config, _PROG)
+    if config is None:
         return 2
     print(summary(config))
     print("config OK")

@@ -19,22 +19,15 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from bridge.config import DEFAULT_PATHS, ConfigError, find_config, load_config
+from bridge.commands import read_config
 from bridge.loyalty.claims import ClaimError, normalise_code
 
 _PROG = "tillbridge claim"
 
 
 def run(args: argparse.Namespace) -> int:
-    path = find_config(args.config)
-    if path is None:
-        looked = ", ".join(str(p) for p in DEFAULT_PATHS)
-        print(f"{_PROG}: no config file (looked for {looked}); use --config PATH", file=sys.stderr)
-        return 2
-    try:
-        config = load_config(path)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
+    config = read_config(args.config, _PROG)
+    if config is None:
         return 2
     # Typing mistakes are told before the database is touched.
     try:

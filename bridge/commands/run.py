@@ -12,32 +12,22 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from typing import Any
 
-from bridge.config import DEFAULT_PATHS, Config, ConfigError, find_config, load_config
+from bridge.commands import read_config
+from bridge.config import Config
 
 log = logging.getLogger("bridge.run")
 
 
 def run(args: argparse.Namespace) -> int:
-    path = find_config(args.config)
-    if path is None:
-        looked = ", ".join(str(p) for p in DEFAULT_PATHS)
-        print(
-            f"tillbridge run: no config file (looked for {looked}); use --config PATH",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        config = load_config(path)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
+    config = read_config(args.config, "tillbridge run")
+    if config is None:
         return 2
     from bridge.logs import setup_logging
 
     setup_logging(config.log_level, json_lines=getattr(args, "log_format", "text") == "json")
-    log.info("config %s", path)
+    log.info("config %s", config.source)
     return serve(config)
 
 

@@ -106,12 +106,12 @@ class ReceiptHandler:
     async def handle(self, request: HandleReceipt) -> bytes | None:
         if self.captures is not None:
             self.captures.keep(self.till, request.receipt_id, request.raw)
+        if request.truncated:
+            self._keep_unread(request, "too long to be a receipt: not read, first bytes kept")
+            return None
         text = request.document.text()
         if not text.strip():
             return None  # a stray feed, a status-only job, a logo: nothing to read
-        if request.truncated:
-            self._keep_unread(request, "capture truncated: the receipt was too long to keep whole")
-            return None
         try:
             receipt = await self.parser.parse(self.layout, text, self.parse_timeout)
         except ReceiptParseError as exc:

@@ -312,7 +312,6 @@ class Session:
     ) -> None:
         """Follow the events: tail feeds, receipt ends, the line buffer, the capture."""
         ends_at_reset = self.config.end_of_receipt is EndOfReceipt.RESET
-        builder_feed = self._builder.feed
         for index, event in enumerate(events):
             start = self._tokenized
             self._tokenized = start + len(event.raw)
@@ -323,7 +322,10 @@ class Session:
                 capture = self._capture_end()
                 if not is_cut:
                     self._capture_add(event.raw)  # ESC @ starts the next receipt
-                documents = builder_feed((event,))
+                documents = self._builder.feed((event,))
+                if capture[1]:
+                    # Not read (see _capture_add), but reported: its first bytes are kept.
+                    documents = [Document(cut=is_cut)]
                 hold_at = self._feeds_from if self._feeds_from is not None else start
                 if hold_at < self._sent:
                     hold_at = start
@@ -336,7 +338,12 @@ class Session:
                 self._skip_receipt = False
                 continue
             self._capture_add(event.raw)
-            for document in builder_feed((event,)):
+            if self._truncated:
+                # Past max_capture_bytes this is no receipt we will read: stop building its
+                # document, which would otherwise grow with whatever the till sends.
+                self._follow_line(event, start)
+                continue
+            for document in self._builder.feed((event,)):
                 # Not expected: the builder ends documents only at the events above.
                 state = self._tokenizer.state.copy()
                 self._report(document, self._capture_end(), None, state, now, requests)
@@ -448,6 +455,13 @@ class Session:
     def _capture_add(self, raw: bytes) -> None:
         room = self.config.max_capture_bytes - len(self._capture)
         if len(raw) > room:
+            if not self._truncated:
+                log.warning(
+                    "%s: receipt longer than %d bytes: not read, passed through",
+                    self.config.till,
+                    self.config.max_capture_bytes,
+                )
+                self._builder = self._new_builder()
             self._truncated = True
             raw = raw[: max(room, 0)]
         self._capture += raw

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -386,8 +387,26 @@ def test_the_capture_is_bounded_and_says_so() -> None:
     r = run(max_capture_bytes=10).send(SALE + CUT, b"short\n" + CUT)
     first, second = r.requests
     assert first.raw == SALE[:10] and first.truncated
-    assert first.document.lines[2].text == "TOTAL  2.00"  # reading is not cut short
+    # Too long to be a receipt: not read (its document would grow with whatever comes).
+    assert first.document.lines == []
     assert second.raw == b"short\n" + CUT and not second.truncated
+    assert second.document.lines[0].text == "short"
+
+
+def test_memory_stays_bounded_without_a_cut() -> None:
+    """A till that never cuts (or a runaway stream) must not grow the session's memory."""
+    session = Session(SessionConfig(max_capture_bytes=64 * 1024))
+    lines = b"Item with a long description     12,34 A\n" * 100
+    tracemalloc.start()
+    try:
+        for step in range(2000):  # 8 MB of text
+            session.from_till(lines, step * 0.001)
+        current, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert current < 2_000_000
+    (request,) = session.from_till(CUT, 10.0).requests
+    assert request.truncated and len(request.raw) == 64 * 1024
 
 
 # --- the other ends of a receipt --------------------------------------------------------------

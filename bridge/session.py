@@ -33,6 +33,12 @@ a text run the next chunk may continue) wait the same way, for the next chunk or
 Bytes that went on that way are never held afterwards: a cut whose first bytes had already
 gone to the printer ends its receipt unheld (``HandleReceipt.held`` is False).
 
+**Status requests overtake a hold.** A DLE EOT the till sends while a receipt's end is held
+goes to the printer at once, ahead of the held bytes: a printer answers DLE EOT the moment it
+receives it, whatever waits in its buffer, so the till gets its answer as it would with no
+bridge in between. Nothing printed changes. (GS r is answered only after everything before it
+is printed, so a held cut rightly delays that answer, within ``max_hold``.)
+
 **Several receipts held at once.** When the till sends a second cut while the first is held,
 the second receipt queues behind the first with its own hold point and its own ``max_hold``
 bound (counted from its own cut): answers are applied in stream order, each message at its own
@@ -161,6 +167,10 @@ class Session:
         self._sent = 0
         self._tokenized = 0
         self._queue = bytearray()  # the till bytes from _sent to _received
+        # DLE EOT requests seen in this call, and those sent ahead of a hold (stream ranges):
+        # see _send_status_ahead.
+        self._status_seen: list[tuple[int, int]] = []
+        self._sent_ahead: list[tuple[int, int]] = []
         self._holds: deque[_Hold] = deque()
         self._feeds_from: int | None = None  # start of the tentative tail feeds
         self._forced_to = 0  # bytes up to here go on whatever the events say
@@ -207,6 +217,7 @@ class Session:
             self._drop_idle_hold(events)
             self._read(events, before, now, requests)
             self._bound(out)
+            self._send_status_ahead(out)
         except Exception:
             self._fail_open(out, "reading bytes from the till")
         return self._output(out, requests, now)
@@ -337,6 +348,12 @@ class Session:
                 self._printed = False
                 self._skip_receipt = False
                 continue
+            if (
+                type(event) is StatusRequest
+                and event.name == "DLE EOT"
+                and self.config.mode is Mode.INJECT
+            ):
+                self._status_seen.append((start, self._tokenized))
             self._capture_add(event.raw)
             if self._truncated:
                 # Past max_capture_bytes this is no receipt we will read: stop building its
@@ -476,9 +493,37 @@ class Session:
     # --- the bytes ----------------------------------------------------------------------
 
     def _emit(self, out: bytearray, count: int) -> None:
-        out += self._queue[:count]
+        end = self._sent + count
+        if not self._sent_ahead or self._sent_ahead[0][0] >= end:
+            out += self._queue[:count]
+        else:
+            at = self._sent  # the bytes already sent ahead are left out here
+            while self._sent_ahead and self._sent_ahead[0][0] < end:
+                first, last = self._sent_ahead[0]
+                out += self._queue[at - self._sent : first - self._sent]
+                at = min(last, end)
+                if last > end:
+                    self._sent_ahead[0] = (end, last)
+                    break
+                self._sent_ahead.pop(0)
+            out += self._queue[at - self._sent : count]
         del self._queue[:count]
-        self._sent += count
+        self._sent = end
+
+    def _send_status_ahead(self, out: bytearray) -> None:
+        """DLE EOT requests waiting behind a hold go to the printer now.
+
+        A printer answers DLE EOT the moment it receives it, whatever waits in its buffer, so
+        a till that asks for status right after its cut gets the answer it would get with no
+        bridge in between, not one delayed by the hold. Moving the request ahead of the held
+        bytes changes nothing printed. Only DLE EOT: DLE ENQ and DLE DC4 can clear the
+        printer's buffer, and must not overtake bytes meant to be in it.
+        """
+        for first, last in self._status_seen:
+            if first >= self._sent:
+                out += self._queue[first - self._sent : last - self._sent]
+                self._sent_ahead.append((first, last))
+        self._status_seen.clear()
 
     def _flush(self, out: bytearray) -> None:
         """Send on what may go: up to the first hold point, past each one resolved."""
@@ -545,6 +590,7 @@ class Session:
         self._capture.clear()
         self._truncated = False
         self._skip_receipt = True
+        self._status_seen.clear()
 
     # --- output -------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bridge.session import EndOfReceipt, HandleReceipt, Mode, Session, SessionConfig
 from parsers.document import DocumentBuilder, build_documents
-from parsers.escpos import Command, Control, Cut, Reset, Text, tokenize
+from parsers.escpos import Command, Control, Cut, Reset, StatusRequest, Text, tokenize
 
 ESC, GS, DLE = b"\x1b", b"\x1d", b"\x10"
 M = b"\x1bt\x13<M>\n"
@@ -59,6 +59,22 @@ receipts = st.tuples(
 streams = st.lists(
     st.one_of(receipts, st.sampled_from(FRAGMENTS), st.binary(max_size=6)), max_size=30
 ).map(b"".join)
+
+
+def _status_apart(data: bytes) -> tuple[bytes, list[bytes]]:
+    events = tokenize(data)
+    ahead = [e for e in events if isinstance(e, StatusRequest) and e.name == "DLE EOT"]
+    rest = b"".join(
+        e.raw for e in events if not (isinstance(e, StatusRequest) and e.name == "DLE EOT")
+    )
+    return rest, [e.raw for e in ahead]
+
+
+def same_but_status_ahead(printer: bytes, expected: bytes) -> bool:
+    """Equal, but for DLE EOT requests, which overtake a held receipt end (the session's
+    docstring: a printer answers them at once whatever waits in its buffer). Everything
+    else is in the same order, and the requests themselves are the same, in order."""
+    return printer == expected or _status_apart(printer) == _status_apart(expected)
 
 
 @st.composite
@@ -161,7 +177,7 @@ def test_inject_puts_the_message_before_each_held_receipt_end_and_changes_nothin
     printer += session.till_closed(0.0).to_printer
     expected, count = expected_with_messages(data, end)
     assert held == count
-    assert bytes(printer) == expected
+    assert same_but_status_ahead(bytes(printer), expected)
 
 
 @settings(max_examples=300, deadline=None)
@@ -190,7 +206,9 @@ def test_with_no_answer_and_the_clock_past_every_bound_the_bytes_are_the_input(
         out = session.from_till(chunk, now)
         printer += out.to_printer
         deadline = out.deadline
-        assert bytes(printer) == data[: len(printer)]  # never a message, never out of order
+        if DLE + b"\x04" not in data:  # else a status request may have gone ahead
+            assert bytes(printer) == data[: len(printer)]  # never a message, never out of order
+        assert len(printer) <= len(data)  # never a message
     for _ in range(10):
         if deadline is None:
             break
@@ -198,7 +216,7 @@ def test_with_no_answer_and_the_clock_past_every_bound_the_bytes_are_the_input(
         printer += out.to_printer
         deadline = out.deadline
     assert deadline is None
-    assert bytes(printer) == data
+    assert same_but_status_ahead(bytes(printer), data)
     assert session.backlog == 0
     assert session.till_closed(now + 100).to_printer == b""
 
@@ -214,4 +232,4 @@ def test_what_waits_stays_within_max_held_bytes(case: tuple[bytes, list[bytes]])
         printer += out.to_printer
         assert session.backlog <= 16
     printer += session.till_closed(0.0).to_printer
-    assert bytes(printer) == data
+    assert same_but_status_ahead(bytes(printer), data)

@@ -1,0 +1,598 @@
+"""The daemon end to end, with real parts: ``bridge.daemon.Daemon`` on the test reactor, tills
+and virtual printers over real TCP on 127.0.0.1 (and pseudo-terminals), python-escpos as the
+till, a real SQLite file (or PostgreSQL), the parse worker process, the journal; and the
+``tillbridge run`` and ``demo`` commands as subprocesses. Helpers in ``daemon_harness``."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_twisted
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.internet import defer, reactor, threads
+
+from bridge.config import SerialPortConfig, TcpConnect
+from bridge.session import Mode
+from drivers.simulated_till import PtyPair, send_tcp
+from drivers.virtual_printer import Conditions, VirtualPrinterFactory
+from drivers.virtual_printer.status import real_time_status
+from parsers.receipt import CustomerRef
+from tests.bridge.daemon_harness import (
+    DLE_EOT_1,
+    REPO,
+    Balances,
+    DroppingPrinter,
+    NullModem,
+    Rig,
+    TillSpec,
+    WriteLock,
+    capture,
+    captures,
+    check_inject,
+    database_path,
+    escpos_api_check,
+    escpos_network_till,
+    escpos_serial_till,
+    free_port,
+    holding,
+    start_rig,
+    until,
+    within,
+)
+
+READY = real_time_status(1, Conditions())  # a ready printer's answer to DLE EOT 1
+LAYOUTS = sorted({c.layout for c in captures()})
+RigMaker = Callable[..., Awaitable[Rig]]
+
+
+@pytest_twisted.async_yield_fixture
+async def rigs(tmp_path: Path) -> AsyncIterator[RigMaker]:
+    """Start rigs (a daemon and its printers) in ``tmp_path``; all stopped at the end."""
+    made: list[Rig] = []
+
+    async def make(*tills: TillSpec, **options: Any) -> Rig:
+        rig = await start_rig(reactor, tmp_path, tills, **options)
+        made.append(rig)
+        return rig
+
+    yield make
+    for rig in made:
+        await rig.close()
+
+
+# --- 1. byte-exactness, every capture ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", [Mode.PASSTHROUGH, Mode.OBSERVE, Mode.INJECT])
+@pytest_twisted.ensureDeferred
+async def test_every_capture_prints_byte_exact_or_with_one_message_per_sale(
+    rigs: RigMaker, mode: Mode
+) -> None:
+    rig = await rigs(*(TillSpec(layout, layout=layout, mode=mode) for layout in LAYOUTS))
+    balances = Balances()
+    injected = 0
+    for each in captures():
+        printed = await rig.send(each.layout, each.data)
+        if mode is Mode.INJECT:
+            injected += len(check_inject(each, printed.data, balances))
+        else:
+            assert printed.data == each.data, f"{each.name}: not byte-exact in {mode.value}"
+    if mode is Mode.INJECT:
+        assert injected == sum(len(c.insertions()) for c in captures()) >= 20
+
+
+# --- 2. random streams and chunkings --------------------------------------------------------
+
+SMALL_CAPTURES = [c.data for c in captures() if len(c.data) < 2000]
+streams = st.one_of(
+    st.binary(max_size=3000),
+    st.lists(st.sampled_from(SMALL_CAPTURES), min_size=1, max_size=3).map(b"".join),
+    # Captures glued to random bytes: a receipt's end mid-command, a stray prefix byte.
+    st.tuples(st.binary(max_size=40), st.sampled_from(SMALL_CAPTURES), st.binary(max_size=40)).map(
+        b"".join
+    ),
+)
+
+
+@pytest.mark.parametrize("mode", [Mode.OBSERVE, Mode.PASSTHROUGH])
+@pytest_twisted.ensureDeferred
+async def test_random_streams_in_random_chunks_print_byte_exact(rigs: RigMaker, mode: Mode) -> None:
+    rig = await rigs(TillSpec("t", layout="diner_us", mode=mode))
+
+    @settings(max_examples=15, deadline=None, database=None)
+    @given(streams, st.lists(st.integers(0, 6000), max_size=8))
+    def check(data: bytes, cuts: list[int]) -> None:
+        # Hypothesis runs in a thread; each example runs on the reactor and is waited for.
+        printed = threads.blockingCallFromThread(
+            reactor, lambda: defer.ensureDeferred(rig.send_chunks("t", data, cuts))
+        )
+        assert printed == data
+
+    await threads.deferToThread(check)
+
+
+# --- 3. python-escpos as the till ------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_escpos_network_till_gets_its_points_printed(rigs: RigMaker) -> None:
+    rig = await rigs(TillSpec("diner"))
+    port = rig.till_port("diner")
+    sale = capture("diner_us/sale_card_tip")
+    stream = rig.stream("diner")
+    await threads.deferToThread(escpos_network_till, port, sale.data)
+    await until(
+        reactor,
+        lambda: len(stream) > len(sale.data) and not rig.printers["diner"].connections,
+        "the receipt and its message",
+    )
+    balances = Balances()
+    check_inject(sale, bytes(stream), balances)
+    # The same till building a check with python-escpos's text()/set()/cut(): another sale
+    # for the same customer, so the balance adds up.
+    start = len(stream)
+    await threads.deferToThread(escpos_api_check, port, "4901")
+    await until(
+        reactor,
+        lambda: b"Balance: " in stream[start:] and not rig.printers["diner"].connections,
+        "the built receipt and its message",
+    )
+    printed = bytes(stream[start:])
+    assert printed.count(b"Balance: ") == 1
+    customer = sale.insertions()[0].customer
+    assert customer is not None
+    both = await rig.balance(customer)
+    assert both == 2 * sale.insertions()[0].points
+    assert f"Balance: {both}".encode() in printed
+    assert printed.index(b"Balance: ") < printed.rindex(b"\x1dV")  # before the cut
+
+
+@pytest_twisted.ensureDeferred
+async def test_escpos_serial_till_through_a_null_modem_to_a_serial_printer(
+    rigs: RigMaker,
+) -> None:
+    printer = VirtualPrinterFactory(None, (), keep_stream=True, reactor=reactor)
+    printer_path, pty_printer = printer.serve_pty(reactor)
+    bridge_end, till_end = PtyPair(), PtyPair()
+    cable = NullModem(reactor, bridge_end, till_end)
+    try:
+        rig = await rigs(
+            TillSpec(
+                "serial",
+                listen=SerialPortConfig(bridge_end.path, 115200),
+                printer=SerialPortConfig(printer_path, 115200),
+            )
+        )
+    except BaseException:
+        cable.close()
+        raise
+    # Stopped after the daemon (rig.close): the cable, then the pseudo-terminals.
+    rig.closers += [pty_printer.close, bridge_end.close, till_end.close, cable.close]
+    rig.printers["serial"] = printer
+    sale = capture("diner_us/sale_card_tip")
+    stream = rig.stream("serial")
+    await threads.deferToThread(escpos_serial_till, till_end.path, sale.data)
+    await until(
+        reactor,
+        lambda: len(stream) > len(sale.data) and len(printer.receipts) == 1,
+        "the receipt and its message on the serial printer",
+    )
+    check_inject(sale, bytes(stream), Balances())
+
+
+# --- 4. status while a receipt is held; 5. the hold bound ---------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_status_request_is_answered_while_the_cut_is_held(rigs: RigMaker) -> None:
+    rig = await rigs(TillSpec("diner", max_hold_ms=5000))
+    sale = capture("diner_us/sale_card_tip")
+    stream = rig.stream("diner")
+    lock = WriteLock(database_path(rig))
+    try:
+        till = await rig.connect("diner")
+        till.write(sale.data)  # up to and including its cut
+        await until(reactor, lambda: holding(rig, "diner"), "the cut to be held")
+        till.write(DLE_EOT_1)
+        await until(reactor, lambda: bool(till.replies), "the status reply", timeout=3.0)
+        assert bytes(till.replies) == READY
+        assert len(stream) <= sale.insertions()[0].hi  # the cut is still held
+        assert holding(rig, "diner")
+    finally:
+        lock.release()
+
+
+@pytest_twisted.ensureDeferred
+async def test_held_cut_gets_its_message_and_the_status_reply_once_the_lock_goes(
+    rigs: RigMaker,
+) -> None:
+    rig = await rigs(TillSpec("diner", max_hold_ms=5000))
+    sale = capture("diner_us/sale_card_tip")
+    stream = rig.stream("diner")
+    lock = WriteLock(database_path(rig))
+    try:
+        till = await rig.connect("diner")
+        till.write(sale.data + DLE_EOT_1)
+        await until(reactor, lambda: holding(rig, "diner"), "the cut to be held")
+        # The award waits on the lock (the daemon's busy timeout), and so does the cut.
+        assert len(stream) <= sale.insertions()[0].hi
+    finally:
+        lock.release()
+    await until(reactor, lambda: bytes(till.replies) == READY, "the status reply")
+    await until(
+        reactor,
+        lambda: (
+            len(stream) > len(sale.data) + len(DLE_EOT_1) and stream.endswith(sale.data[-3:])
+        ),  # its cut
+        "the rest of the receipt",
+    )
+    # The request went ahead of the held end of the receipt, so before the message.
+    printed = bytes(stream)
+    ahead = printed.rindex(DLE_EOT_1)
+    assert ahead < printed.index(b"Balance")
+    check_inject(sale, printed[:ahead] + printed[ahead + len(DLE_EOT_1) :], Balances())
+    till.half_close()
+    await within(reactor, till.lost, "the link to close")
+
+
+@pytest_twisted.ensureDeferred
+async def test_past_max_hold_the_receipt_prints_as_sent_and_the_award_still_lands(
+    rigs: RigMaker,
+) -> None:
+    rig = await rigs(TillSpec("diner", max_hold_ms=300))
+    sale = capture("diner_us/sale_card_tip")
+    (insertion,) = sale.insertions()
+    assert insertion.customer is not None
+    lock = WriteLock(database_path(rig))
+    try:
+        printed = await rig.send("diner", sale.data)
+        assert printed.data == sale.data  # released at max_hold, with no message
+    finally:
+        lock.release()
+    # The award was waiting on the lock, not given up: it lands once, after the fact.
+    await until_balance(rig, insertion.customer, insertion.points)
+    balances = Balances()
+    balances.after(insertion)
+    # The same receipt again (a resend) earns nothing new and shows the balance it made.
+    again = await rig.send("diner", sale.data)
+    check_inject(sale, again.data, balances)
+    assert await rig.balance(insertion.customer) == insertion.points
+    # Another sale for the same customer: the balance includes the first award.
+    other = sale.renumbered("4822", "4899")
+    printed_other = await rig.send("diner", other.data)
+    (message,) = check_inject(other, printed_other.data, balances)
+    assert f"Balance: {2 * insertion.points}".encode() in message
+    assert await rig.balance(insertion.customer) == 2 * insertion.points
+
+
+async def until_balance(rig: Rig, customer: CustomerRef, points: int) -> None:
+    seen: list[int] = []
+
+    async def poll() -> None:
+        while not seen or seen[-1] != points:
+            seen.append(await rig.balance(customer))
+
+    await within(reactor, defer.ensureDeferred(poll()), f"a balance of {points}")
+
+
+# --- 6. the printer or the till goes away ---------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_no_printer_listening_closes_the_till_and_the_daemon_serves_when_it_is_back(
+    rigs: RigMaker,
+) -> None:
+    port = free_port()
+    rig = await rigs(TillSpec("diner", printer=TcpConnect("127.0.0.1", port)))
+    sale = capture("diner_us/sale_card_tip")
+    # As with a dead printer: the till's connection is closed, nothing waits.
+    replies = await within(
+        reactor,
+        defer.ensureDeferred(send_tcp(reactor, "127.0.0.1", rig.till_port("diner"), sale.data)),
+        "the till's connection to be closed",
+    )
+    assert replies == b""
+    await until(reactor, lambda: rig.pairing("diner") is None, "the pairing to end")
+    printer = VirtualPrinterFactory(None, (), keep_stream=True, reactor=reactor)
+    listening = printer.listen_tcp(reactor, port)
+    rig.closers.append(listening.stopListening)
+    rig.printers["diner"] = printer
+    printed = await rig.send("diner", sale.data)
+    check_inject(sale, printed.data, Balances())
+
+
+@pytest_twisted.ensureDeferred
+async def test_printer_dropping_mid_receipt_closes_the_till(rigs: RigMaker) -> None:
+    dropping = DroppingPrinter(after=1000)
+    listening = reactor.listenTCP(0, dropping, interface="127.0.0.1")
+    try:
+        rig = await rigs(
+            TillSpec(
+                "bakery",
+                layout="bakery_es",
+                printer=TcpConnect("127.0.0.1", listening.getHost().port),
+            )
+        )
+        sale = capture("bakery_es/sale_customer_card")
+        till = await rig.connect("bakery")
+        till.write(sale.data)  # and no half-close: the till waits
+        await within(reactor, till.lost, "the till's connection to be closed")
+        assert dropping.dropped == 1
+        assert 1000 <= len(dropping.received) < len(sale.data)
+        assert sale.data.startswith(bytes(dropping.received))
+        await until(reactor, lambda: rig.pairing("bakery") is None, "the pairing to end")
+    finally:
+        await listening.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_till_dropping_mid_receipt_prints_what_it_sent_and_the_next_till_is_served(
+    rigs: RigMaker,
+) -> None:
+    rig = await rigs(TillSpec("diner"))
+    sale = capture("diner_us/sale_card_tip")
+    stream = rig.stream("diner")
+    half = sale.data[: len(sale.data) // 2]
+    till = await rig.connect("diner")
+    till.write(half)
+    await until(reactor, lambda: rig.pairing("diner") is not None, "the pairing")
+    pairing = rig.pairing("diner")
+    assert pairing is not None
+    await until(reactor, lambda: pairing.till_bytes == len(half), "the daemon to read it all")
+    till.abort()
+    await until(reactor, lambda: rig.pairing("diner") is None, "the pairing to end")
+    await until(
+        reactor, lambda: not rig.printers["diner"].connections, "the printer's side to close"
+    )
+    assert bytes(stream) == half  # every byte read, the tentative ones too; nothing added
+    printed = await rig.send("diner", sale.data)
+    check_inject(sale, printed.data, Balances())
+
+
+# --- 7. the database is unavailable, then back ---------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_database_down_journals_awards_and_replays_them_exactly_once(
+    rigs: RigMaker, tmp_path: Path
+) -> None:
+    folder = tmp_path / "missing"
+    rig = await rigs(
+        TillSpec("diner"),
+        TillSpec("bakery", layout="bakery_es"),
+        database_url=f"sqlite:///{folder / 'db.sqlite'}",
+        retry_interval=0.2,
+    )
+    sent = [
+        ("diner", capture("diner_us/sale_card_tip")),
+        ("diner", capture("diner_us/sale_cash")),
+        ("bakery", capture("bakery_es/sale_customer_card")),
+        ("bakery", capture("bakery_es/copy")),
+    ]
+    sales = [i for _, c in sent for i in c.insertions()]
+    assert not rig.daemon.desk.store_up
+    for till, each in sent:
+        printed = await rig.send(till, each.data)
+        assert printed.data == each.data, f"{each.name}: a message with no database?"
+    desk = rig.daemon.desk
+    assert desk.journaled == len(sales) == 3
+    journal = rig.daemon.config.journal.read_text(encoding="utf-8").splitlines()
+    numbers = sorted(json.loads(line)["receipt"]["number"] for line in journal)
+    assert numbers == sorted(i.key[2] for i in sales)
+    folder.mkdir()
+    await until(
+        reactor, lambda: desk.store_up and desk.replayed == len(sales), "the journal replayed"
+    )
+    customers = [(i.customer, i.points) for i in sales if i.customer is not None]
+    assert len(customers) == 2
+    for customer, points in customers:
+        assert await rig.balance(customer) == points
+    # The same receipts again, now the database is up: shown, not awarded twice.
+    balances = Balances()
+    for i in sales:
+        if i.customer is not None:
+            balances.after(i)
+    for till, each in sent:
+        printed = await rig.send(till, each.data)
+        check_inject(each, printed.data, balances)
+    for customer, points in customers:
+        assert await rig.balance(customer) == points
+    assert desk.journaled == len(sales)
+
+
+# --- 8. receipts the layout cannot read ------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_unreadable_receipts_print_byte_exact_and_are_kept_unread(rigs: RigMaker) -> None:
+    rig = await rigs(TillSpec("super", layout="supermarket"), TillSpec("diner"))
+    truncated = capture("edge/truncated_in_image")
+    foreign = capture("bakery_es/sale_customer_card")  # a bakery receipt to the diner's till
+    for till, each in (("super", truncated), ("diner", foreign)):
+        printed = await rig.send(till, each.data)
+        assert printed.data == each.data, each.name
+    folder = rig.daemon.unread.folder
+    for till, each in (("super", truncated), ("diner", foreign)):
+        kept = sorted((folder / till).glob("*.bin"))
+        assert len(kept) == 1, till
+        raw = kept[0].read_bytes()
+        # The receipt's own bytes: all of them, or up to its cut (a drawer kick after the cut
+        # is not part of it).
+        cut = foreign.insertions()[0].hi if each is foreign else len(each.data)
+        assert each.data.startswith(raw) and len(raw) >= cut, each.name
+        why = kept[0].with_suffix(".why").read_text(encoding="utf-8")
+        assert why.strip(), each.name
+
+
+# --- 9. PostgreSQL -----------------------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_sale_through_a_daemon_on_postgresql(rigs: RigMaker, pg_url: str) -> None:
+    rig = await rigs(TillSpec("diner"), database_url=pg_url)
+    assert rig.daemon.desk.store_up
+    sale = capture("diner_us/sale_card_tip")
+    (insertion,) = sale.insertions()
+    assert insertion.customer is not None
+    printed = await rig.send("diner", sale.data)
+    check_inject(sale, printed.data, Balances())
+    assert await rig.balance(insertion.customer) == insertion.points
+
+
+# --- 10. graceful stop --------------------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_stop_finishes_the_held_receipt_with_its_message(rigs: RigMaker) -> None:
+    rig = await rigs(TillSpec("diner", max_hold_ms=5000))
+    sale = capture("diner_us/sale_card_tip")
+    stream = rig.stream("diner")
+    lock = WriteLock(database_path(rig))
+    try:
+        till = await rig.connect("diner")
+        till.write(sale.data)  # the till stays connected
+        await until(reactor, lambda: holding(rig, "diner"), "the cut to be held")
+        stopping = defer.ensureDeferred(rig.daemon.stop())
+        listening = rig.daemon.tills["diner"].listening
+        assert listening is not None
+        await until(reactor, lambda: not listening.connected, "the daemon to stop listening")
+        assert not stopping.called and holding(rig, "diner")
+    finally:
+        lock.release()
+    await within(reactor, stopping, "stop() to complete", timeout=20.0)
+    await within(reactor, till.lost, "the till's connection to close")
+    check_inject(sale, bytes(stream), Balances())
+
+
+# --- 11. ``tillbridge run``; 12. ``tillbridge demo`` -------------------------------------------
+
+CONFIG = """\
+log_level = "info"
+journal = "journal.jsonl"
+
+[database]
+url = "sqlite:///tillbridge.db"
+
+[[tills]]
+name = "front"
+listen = "tcp:127.0.0.1:{till_port}"
+printer = "tcp:127.0.0.1:{printer_port}"
+layout = "diner_us"
+"""
+LOG_LINE = re.compile(r"\S+ level=(debug|info|warning|error|critical) logger=\S+ msg=")
+
+
+def tillbridge(*args: str) -> list[str]:
+    return [sys.executable, "-m", "bridge.cli", *args]
+
+
+@pytest_twisted.ensureDeferred
+async def test_tillbridge_run_prints_the_points_and_stops_cleanly_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    printer = VirtualPrinterFactory(None, (), keep_stream=True, reactor=reactor)
+    listening = printer.listen_tcp(reactor)
+    till_port = free_port()
+    config = tmp_path / "tillbridge.toml"
+    config.write_text(
+        CONFIG.format(till_port=till_port, printer_port=listening.getHost().port),
+        encoding="utf-8",
+    )
+    log = tmp_path / "run.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            tillbridge("run", "--config", str(config)),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            cwd=REPO,
+        )
+    try:
+        await until(
+            reactor,
+            lambda: b"tillbridge running" in log.read_bytes() or process.poll() is not None,
+            "the daemon to start",
+            timeout=60.0,
+        )
+        assert process.poll() is None, log.read_text(encoding="utf-8")
+        sale = capture("diner_us/sale_card_tip")
+        stream = printer.stream
+        assert stream is not None
+        await within(
+            reactor,
+            defer.ensureDeferred(send_tcp(reactor, "127.0.0.1", till_port, sale.data)),
+            "the job to finish",
+        )
+        await until(
+            reactor,
+            lambda: len(stream) > len(sale.data) and not printer.connections,
+            "the receipt and its message",
+        )
+        check_inject(sale, bytes(stream), Balances())
+        process.send_signal(signal.SIGTERM)
+        await until(reactor, lambda: process.poll() is not None, "the daemon to exit")
+        assert process.returncode == 0, log.read_text(encoding="utf-8")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        await listening.stopListening()
+    lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert any("level=info" in line for line in lines)
+    assert [line for line in lines if not LOG_LINE.match(line)] == []
+    assert any("96 points" in line for line in lines)
+
+
+def test_tillbridge_run_exits_1_when_the_till_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config = tmp_path / "tillbridge.toml"
+        config.write_text(
+            CONFIG.format(till_port=taken.getsockname()[1], printer_port=free_port()),
+            encoding="utf-8",
+        )
+        done = subprocess.run(
+            tillbridge("run", "--config", str(config)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+        )
+    assert done.returncode == 1, done.stderr
+    assert "cannot start" in done.stderr
+
+
+def test_tillbridge_run_exits_2_on_a_bad_config(tmp_path: Path) -> None:
+    config = tmp_path / "tillbridge.toml"
+    text = CONFIG.format(till_port=free_port(), printer_port=free_port())
+    config.write_text(text.replace('layout = "diner_us"', 'mode = "loud"'), encoding="utf-8")
+    done = subprocess.run(
+        tillbridge("run", "--config", str(config)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert done.returncode == 2, done.stderr
+    assert ".mode" in done.stderr and "loud" in done.stderr
+
+
+def test_tillbridge_demo_changes_nothing_it_should_not() -> None:
+    # A subprocess: the demo runs its own reactor (task.react), which cannot run inside
+    # pytest-twisted's.
+    done = subprocess.run(
+        tillbridge("demo", "-q"), capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert " 0 changed" in done.stdout

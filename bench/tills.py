@@ -1,0 +1,243 @@
+"""The till side of the bridge bench: what a network till does to a printer port.
+
+Times come from ``time.monotonic_ns()``, the clock the sink stamps its events with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.children import BenchError, SinkMonitor, cut_tagged, eof_count
+
+ROOT = Path(__file__).resolve().parent.parent
+SALE = ROOT / "fixtures" / "bakery_es" / "sale_customer_card.bin"
+SALE_NUMBER = b"004521"  # in the ticket line and the QR code's URL: same length, so both stay valid
+STATUS_REQUEST = b"\x10\x04\x01"  # DLE EOT 1: transmit printer status
+TIMEOUT = 30.0
+
+
+def sale_receipt(number: int) -> bytes:
+    """The loyalty-card sale with its own ticket number, so each is a new sale to award (a
+    resent receipt is a reprint to the ledger) and the sink can tell receipts apart."""
+    tag = f"{number:06d}".encode("ascii")
+    return SALE.read_bytes().replace(SALE_NUMBER, tag)
+
+
+def receipt_stream(size: int) -> bytes:
+    """The sale receipt over and over: a realistic till stream of ``size`` bytes or a little
+    more (whole receipts)."""
+    receipt = SALE.read_bytes()
+    return receipt * -(-size // len(receipt))
+
+
+def connect(port: int, sndbuf: int | None = None) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(TIMEOUT)
+    if sndbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def read_to_end(sock: socket.socket) -> int:
+    """Read the printer's replies until the far side closes; how many bytes came."""
+    count = 0
+    while chunk := sock.recv(65536):
+        count += len(chunk)
+    return count
+
+
+# --- one connection at a time -------------------------------------------------------------
+
+
+def bulk_throughput(port: int, data: bytes, sink: SinkMonitor) -> float:
+    """MB/s from connect to the sink's last byte, one connection sending ``data``."""
+    mark = sink.mark()
+    start = time.monotonic_ns()
+    with connect(port) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        read_to_end(sock)
+    eof = sink.wait_for(mark, eof_count(1), TIMEOUT, "the bulk stream's end")[0]
+    if eof["bytes"] < len(data):
+        raise BenchError(f"the sink got {eof['bytes']} of {len(data)} bytes")
+    return eof["bytes"] / ((eof["last"] - start) / 1e9) / 1e6
+
+
+def status_round_trips(port: int, count: int, warmup: int = 50) -> list[int]:
+    """ns per DLE EOT 1 → status byte, on one connection."""
+    timings: list[int] = []
+    with connect(port) as sock:
+        for index in range(warmup + count):
+            start = time.perf_counter_ns()
+            sock.sendall(STATUS_REQUEST)
+            if not sock.recv(1):
+                raise BenchError("the connection closed before a status reply")
+            if index >= warmup:
+                timings.append(time.perf_counter_ns() - start)
+        sock.shutdown(socket.SHUT_WR)
+        read_to_end(sock)
+    return timings
+
+
+@dataclass(frozen=True)
+class CutTiming:
+    latency_ns: int  # from the till's last write to the sink seeing the cut
+    markers: tuple[str, ...]  # what the sink saw before that cut: Balance, Claim
+
+
+def print_receipt(port: int, number: int, sink: SinkMonitor) -> CutTiming:
+    """As a network till does: connect, send the receipt, half-close, wait for the close."""
+    tag = f"{number:06d}"
+    mark = sink.mark()
+    with connect(port) as sock:
+        sock.sendall(sale_receipt(number))
+        sent = time.monotonic_ns()
+        sock.shutdown(socket.SHUT_WR)
+        read_to_end(sock)
+    cut = sink.wait_for(mark, cut_tagged(tag), TIMEOUT, f"the cut of receipt {tag}")
+    return CutTiming(cut["t"] - sent, tuple(cut["markers"]))
+
+
+def print_receipts(port: int, numbers: Sequence[int], sink: SinkMonitor) -> list[CutTiming]:
+    """As a till on one long connection (a serial till, or a network till that keeps its
+    connection open): each receipt sent once the previous one's cut reached the printer."""
+    timings = []
+    with connect(port) as sock:
+        for number in numbers:
+            tag = f"{number:06d}"
+            mark = sink.mark()
+            sock.sendall(sale_receipt(number))
+            sent = time.monotonic_ns()
+            cut = sink.wait_for(mark, cut_tagged(tag), TIMEOUT, f"the cut of receipt {tag}")
+            timings.append(CutTiming(cut["t"] - sent, tuple(cut["markers"])))
+        sock.shutdown(socket.SHUT_WR)
+        read_to_end(sock)
+    return timings
+
+
+# --- many connections ---------------------------------------------------------------------
+
+
+def open_idle(port: int, count: int) -> list[socket.socket]:
+    return [connect(port) for _ in range(count)]
+
+
+def close_all(sockets: Sequence[socket.socket]) -> None:
+    for sock in sockets:
+        sock.close()
+
+
+class Streams:
+    """``count`` tills streaming the receipt stream as fast as the path takes it, until
+    ``stop()``."""
+
+    # What a till may have queued in its kernel when it stops: small, or the end of a stream
+    # through a slow path (inject mode reads every receipt) takes many seconds to drain.
+    SNDBUF = 64 * 1024
+
+    def __init__(self, port: int, count: int, chunk: bytes) -> None:
+        self.chunk = chunk
+        self.stopping = threading.Event()
+        self.sent = [0] * count
+        self.errors: list[BaseException] = []
+        self.sockets = [connect(port, self.SNDBUF) for _ in range(count)]
+        self.threads = [
+            threading.Thread(target=self._stream, args=(index,), daemon=True)
+            for index in range(count)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _stream(self, index: int) -> None:
+        sock = self.sockets[index]
+        try:
+            while not self.stopping.is_set():
+                sock.sendall(self.chunk)
+                self.sent[index] += len(self.chunk)
+            sock.shutdown(socket.SHUT_WR)
+            read_to_end(sock)
+        except OSError as error:
+            self.errors.append(error)
+        finally:
+            sock.close()
+
+    def stop(self) -> int:
+        """Stop sending; wait until every stream is closed; total bytes sent."""
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(TIMEOUT)
+        if self.errors:
+            raise BenchError(f"a stream failed: {self.errors[0]}")
+        return sum(self.sent)
+
+
+# --- a fleet of tills, each printing once a second ----------------------------------------
+
+
+@dataclass
+class FleetResult:
+    sent: dict[str, int] = field(default_factory=dict)  # tag → ns of the last write
+    late_starts: int = 0  # receipts that began more than 100 ms after their slot
+    failures: list[str] = field(default_factory=list)
+
+
+async def _till(
+    port: int, numbers: Sequence[int], first_slot: float, interval: float, result: FleetResult
+) -> None:
+    loop = asyncio.get_running_loop()
+    for index, number in enumerate(numbers):
+        slot = first_slot + index * interval
+        delay = slot - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -0.1:
+            result.late_starts += 1
+        tag = f"{number:06d}"
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection("127.0.0.1", port), TIMEOUT
+            )
+            writer.write(sale_receipt(number))
+            await writer.drain()
+            result.sent[tag] = time.monotonic_ns()
+            writer.write_eof()
+            await asyncio.wait_for(reader.read(), TIMEOUT)  # until the bridge closes
+            writer.close()
+            await writer.wait_closed()
+        except (OSError, TimeoutError) as error:
+            result.failures.append(f"receipt {tag} on port {port}: {error!r}")
+
+
+async def _fleet(ports: Sequence[int], receipts: int, first_number: int) -> FleetResult:
+    result = FleetResult()
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.5
+    interval = 1.0
+    stagger = interval / len(ports)  # spread the tills over the second, as real ones are
+    await asyncio.gather(
+        *(
+            _till(
+                port,
+                [first_number + till * receipts + k for k in range(receipts)],
+                start + till * stagger,
+                interval,
+                result,
+            )
+            for till, port in enumerate(ports)
+        )
+    )
+    return result
+
+
+def run_fleet(ports: Sequence[int], receipts: int, first_number: int) -> FleetResult:
+    """One till per port, each printing ``receipts`` sales a second apart, one connection per
+    receipt; receipt numbers from ``first_number`` on."""
+    return asyncio.run(_fleet(ports, receipts, first_number))

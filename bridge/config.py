@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from bridge.session import EndOfReceipt, Mode, SessionConfig
+from bridge.texts import DEFAULT_LANGUAGE, LANGUAGES
 
 if TYPE_CHECKING:
     from drivers.escpos_out import PrinterProfile
@@ -426,6 +427,7 @@ class TillConfig:
     end_of_receipt: EndOfReceipt = EndOfReceipt.CUT
     max_hold_ms: int = 1500
     idle_gap_ms: int = 2000
+    language: str = DEFAULT_LANGUAGE  # of the loyalty message: en, es, fr, de, pl
 
     def session_config(self) -> SessionConfig:
         """The interceptor settings for this till."""
@@ -650,6 +652,9 @@ class _Loader:
         end = self.enum(table, "end_of_receipt", where, EndOfReceipt.CUT)
         max_hold = self.int_in(table, "max_hold_ms", where, MAX_HOLD_MS)
         idle_gap = self.int_in(table, "idle_gap_ms", where, IDLE_GAP_MS)
+        language = self.choice(
+            table, "language", f"{where}.language", tuple(LANGUAGES), DEFAULT_LANGUAGE
+        )
         if self.errors != before:
             return None
         assert isinstance(name, str) and listen and printer and layout and profile
@@ -664,6 +669,7 @@ class _Loader:
             end_of_receipt=end,
             max_hold_ms=1500 if max_hold is None else max_hold,
             idle_gap_ms=2000 if idle_gap is None else idle_gap,
+            language=language or DEFAULT_LANGUAGE,
         )
 
     def endpoint(self, table: dict[str, Any], side: Side, where: str) -> Endpoint | None:

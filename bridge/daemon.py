@@ -179,6 +179,7 @@ class Daemon:
                 unread=self.unread,
                 captures=self.captures,
                 claim_url=self.config.loyalty.claim_url,
+                language=config.language,
             )
         link = TillLink(
             config.session_config(),
@@ -198,12 +199,13 @@ class Daemon:
         else:
             raise TypeError(f"till {config.name}: cannot listen on {config.listen}")
         log.info(
-            "till %s: %s -> %s, layout %s, mode %s",
+            "till %s: %s -> %s, layout %s, mode %s, language %s",
             config.name,
             running.address,
             config.printer,
             config.layout,
             config.mode.value,
+            config.language,
         )
         return running
 

@@ -30,6 +30,7 @@ from twisted.internet import defer
 from bridge.awards import AwardsDesk
 from bridge.messages import award_message, why_no_message
 from bridge.session import HandleReceipt
+from bridge.texts import DEFAULT_LANGUAGE
 from drivers.escpos_out import PrinterProfile, render_message
 from parsers.layouts import ReceiptParseError
 from parsers.receipt import Receipt
@@ -88,6 +89,7 @@ class ReceiptHandler:
         unread: RawStore,
         captures: RawStore | None = None,
         claim_url: str | None = None,
+        language: str = DEFAULT_LANGUAGE,
     ) -> None:
         self.till = till
         self.layout = layout
@@ -98,6 +100,7 @@ class ReceiptHandler:
         self.unread = unread
         self.captures = captures
         self.claim_url = claim_url
+        self.language = language
         self.awarded = 0  # receipts with an outcome, for logs and tests
 
     def __call__(self, request: HandleReceipt) -> defer.Deferred[bytes | None]:
@@ -148,7 +151,7 @@ class ReceiptHandler:
         )
         if not request.held:
             return None  # observe mode, or its cut had gone on already
-        message = award_message(outcome, self.claim_url)
+        message = award_message(outcome, self.claim_url, self.language)
         if message is None:
             return None
         return render_message(message, self.profile, request.state)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from bridge.loyalty import Outcome, earns
 from bridge.loyalty.claims import qr_payload
+from bridge.texts import DEFAULT_LANGUAGE, LANGUAGES
 from drivers.escpos_out import Message
 from parsers.receipt import Receipt, ReceiptKind
-
-TITLE = "Loyalty points"
 
 
 def why_no_message(receipt: Receipt) -> str | None:
@@ -29,26 +28,26 @@ def why_no_message(receipt: Receipt) -> str | None:
     return None
 
 
-def award_message(outcome: Outcome, claim_url: str | None = None) -> Message | None:
+def award_message(
+    outcome: Outcome, claim_url: str | None = None, language: str = DEFAULT_LANGUAGE
+) -> Message | None:
     """The message for an award: points and balance, or a claim code when no customer."""
+    texts = LANGUAGES[language]
     if outcome.points <= 0 and outcome.balance is None:
         return None
     if outcome.customer is not None and outcome.balance is not None:
         return Message(
-            title=TITLE,
+            title=texts.title,
             lines=(
-                f"Points earned: {outcome.points}",
-                f"Balance: {outcome.balance}",
+                texts.earned.format(points=outcome.points),
+                texts.balance.format(balance=outcome.balance),
             ),
         )
     if outcome.claim_code is None:
         return None
     return Message(
-        title=TITLE,
-        lines=(
-            f"This sale earns {outcome.points} points.",
-            "Claim them with your loyalty card:",
-        ),
+        title=texts.title,
+        lines=(texts.claim_earned.format(points=outcome.points), texts.claim_how),
         code=outcome.claim_code,
         qr=qr_payload(outcome.claim_code, claim_url),
     )

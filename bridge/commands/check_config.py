@@ -40,6 +40,7 @@ def summary(config: Config) -> str:
         lines.append(
             f'till "{till.name}": {till.listen} -> {till.printer}, layout {till.layout}, '
             f"profile {till.profile}{columns}, mode {till.mode.value}, "
-            f"end of receipt {till.end_of_receipt.value}, max hold {till.max_hold_ms} ms"
+            f"end of receipt {till.end_of_receipt.value}, max hold {till.max_hold_ms} ms, "
+            f"language {till.language}"
         )
     return "\n".join(lines)

@@ -25,6 +25,8 @@ from typing import Any
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SERIAL_LAYOUT = "supermarket"  # the till the demo wires over a serial line
 RULE = "─" * 64
+# Each shop's message in its receipts' language.
+DEMO_LANGUAGES = {"bakery_es": "es", "bistro_fr": "fr", "sklep_pl": "pl", "supermarket": "de"}
 
 
 @dataclass
@@ -139,7 +141,14 @@ async def _demo(
             listen = TcpListen("127.0.0.1", 0)
             printer_side = TcpConnect("127.0.0.1", port.getHost().port)
         till_configs.append(
-            replace(template, name=till.name, listen=listen, printer=printer_side, layout=till.name)
+            replace(
+                template,
+                name=till.name,
+                listen=listen,
+                printer=printer_side,
+                layout=till.name,
+                language=DEMO_LANGUAGES.get(till.name, "en"),
+            )
         )
     config = replace(base, tills=tuple(till_configs))
     # A virtual printer closes as soon as it has printed: the short linger only matters for

@@ -277,6 +277,7 @@ def test_till_values_are_read(tmp_path: Path) -> None:
         columns=48,
         profile="TM-T20II",
         layout="bakery_es",
+        language="es",
         listen="serial:/dev/ttyS0:19200:8N1:rtscts",
         printer="RAW:{serial = '/dev/ttyS1', baudrate = 19200, flow = 'rtscts'}",
     )
@@ -288,6 +289,7 @@ def test_till_values_are_read(tmp_path: Path) -> None:
     assert front.session_config().till == "front"
     assert front.printer_profile().columns == 48
     assert front.printer_profile().name == "TM-T20II"
+    assert front.language == "es"
 
 
 # --- validation rules: each names its key ----------------------------------------------------
@@ -306,6 +308,7 @@ def test_till_values_are_read(tmp_path: Path) -> None:
         (till(max_hold_ms=1.5), "max_hold_ms: 1.5 is not a whole number"),
         (till(idle_gap_ms=10), "idle_gap_ms: 10 is not a whole number from 100 to 60000"),
         (till(columns=8), "columns: 8 is not a whole number from 16 to 128"),
+        (till(language="it"), '(tills[0]).language: "it" is not one of en, es, fr, de, pl'),
         (till(listen="tcp:127.0.0.1:70000"), "(tills[0]).listen: port"),
         (till(printer="tcp:printer:0"), "(tills[0]).printer: port"),
         (till(listen="file:/dev/usb/lp0"), '(tills[0]).listen: "file:/dev/usb/lp0"'),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bridge.loyalty import Outcome
-from bridge.messages import TITLE, award_message, why_no_message
+from bridge.messages import award_message, why_no_message
+from bridge.texts import LANGUAGES
 from parsers.receipt import Receipt, ReceiptKind
 
 ReceiptFactory = Callable[..., Receipt]
@@ -32,7 +33,7 @@ def test_a_zero_sale_earns_nothing(make_receipt: ReceiptFactory) -> None:
 def test_customer_message_shows_points_and_balance() -> None:
     message = award_message(Outcome(12, 352, "4000123412341234", None, False))
     assert message is not None
-    assert message.title == TITLE
+    assert message.title == "Loyalty points"
     assert message.lines == ("Points earned: 12", "Balance: 352")
     assert message.qr is None and message.code is None
 
@@ -58,3 +59,25 @@ def test_the_qr_holds_the_bare_code_without_a_claim_url() -> None:
 
 def test_nothing_to_say_without_points_or_customer() -> None:
     assert award_message(Outcome(0, None, None, None, False)) is None
+
+
+def test_each_till_prints_in_its_own_language() -> None:
+    message = award_message(Outcome(12, 352, "4000123412341234", None, False), language="es")
+    assert message is not None
+    assert message.title == "Puntos de fidelidad"
+    assert message.lines == ("Puntos ganados: 12", "Saldo: 352 puntos")
+    claim = award_message(Outcome(7, None, None, "K7QM-3XPA", False), language="pl")
+    assert claim is not None and claim.lines[0] == "Ten zakup daje 7 pkt."
+
+
+def test_every_language_fits_a_32_column_printer() -> None:
+    for language, texts in LANGUAGES.items():
+        for template in (
+            texts.title,
+            texts.earned,
+            texts.balance,
+            texts.claim_earned,
+            texts.claim_how,
+        ):
+            line = template.format(points=99999, balance=9999999)
+            assert len(line) <= 32, (language, line)

@@ -3,6 +3,7 @@ that the suite starts itself (pgserver) once per session and stops at the end.""
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -29,19 +30,22 @@ def monkeypatch_session() -> Iterator[pytest.MonkeyPatch]:
 
 
 @pytest.fixture(scope="session")
-def pg_server(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch_session: pytest.MonkeyPatch
-) -> Iterator[Any]:
-    # pgserver asks platformdirs for a runtime folder, which CI machines without a login
-    # session lack; give it one rather than a warning.
-    monkeypatch_session.setenv("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("runtime")))
-    import pgserver
+def pg_server(monkeypatch_session: pytest.MonkeyPatch) -> Iterator[Any]:
+    # Not under pytest's basetemp: a second pytest session started meanwhile prunes old
+    # basetemps, and with them this server's data folder and socket.
+    with tempfile.TemporaryDirectory(prefix="tillbridge-pg-") as folder:
+        # pgserver asks platformdirs for a runtime folder, which CI machines without a login
+        # session lack; give it one rather than a warning.
+        runtime = Path(folder) / "runtime"
+        runtime.mkdir(mode=0o700)
+        monkeypatch_session.setenv("XDG_RUNTIME_DIR", str(runtime))
+        import pgserver
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-    try:
-        yield server
-    finally:
-        server.cleanup()
+        server = pgserver.get_server(Path(folder) / "pg", cleanup_mode="stop")
+        try:
+            yield server
+        finally:
+            server.cleanup()
 
 
 @pytest.fixture

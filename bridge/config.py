@@ -690,10 +690,16 @@ class _Loader:
             return None
         is_path = value.endswith(".lark") or "/" in value
         name = str(_resolve(Path(value), self.base)) if is_path else value
+        if is_path:
+            problem = check_grammar_file(Path(name))
+            if problem is not None:
+                self.error(key, problem)
+                return None
+            return name
         try:
-            Layout.load(Path(name) if is_path else name)
+            Layout.load(name)
         except UnknownLayoutError as error:
-            self.error(key, str(error).replace("no grammar file", "no grammar file at"))
+            self.error(key, str(error))
             return None
         except GrammarError as error:
             self.error(key, f"the grammar does not compile: {error}")
@@ -822,6 +828,45 @@ class _Loader:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+# An admin's grammar is compiled and linted (Lark strict mode) in a child process: a
+# pathological regular expression can keep the linter busy for minutes.
+GRAMMAR_CHECK_SECONDS = 60.0
+_CHECK_GRAMMAR = """
+import sys
+from parsers.layouts import GrammarError, Layout, UnknownLayoutError
+try:
+    Layout.load(sys.argv[1])
+except (GrammarError, UnknownLayoutError) as error:
+    print(error)
+    sys.exit(1)
+"""
+
+
+def check_grammar_file(path: Path) -> str | None:
+    """Why the grammar file at ``path`` cannot be a layout, or None if it compiles."""
+    import subprocess
+    import sys
+
+    if not path.is_file():
+        return f"no grammar file at {path}"
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", _CHECK_GRAMMAR, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=GRAMMAR_CHECK_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        return (
+            f"the grammar took more than {GRAMMAR_CHECK_SECONDS:.0f} s to check: a regular "
+            "expression that can match the same text in many ways? (docs/grammars.md)"
+        )
+    if result.returncode == 0:
+        return None
+    message = result.stdout.strip() or (result.stderr.strip().splitlines() or ["?"])[-1]
+    return f"the grammar does not compile: {message}"
 
 
 def _no_unknown_keys(

@@ -428,6 +428,26 @@ def test_a_layout_that_does_not_compile_is_reported(tmp_path: Path) -> None:
     assert any("(tills[0]).layout: the grammar does not compile" in e for e in errors), errors
 
 
+def test_an_admin_grammar_is_checked_with_a_time_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Linting can take minutes on a pathological grammar: it runs in a child process that is
+    given up on, and the key says why."""
+    import bridge.config
+
+    grammar = Path(__file__).resolve().parents[2] / "parsers" / "grammars" / "bakery_es.lark"
+    (tmp_path / "mine.lark").write_text(grammar.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "common.lark").write_text(
+        (grammar.parent / "common.lark").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    assert (
+        load_config(write(tmp_path, till(layout="mine.lark"))).tills[0].layout.endswith("mine.lark")
+    )
+    monkeypatch.setattr(bridge.config, "GRAMMAR_CHECK_SECONDS", 0.001)
+    errors = errors_of(tmp_path, till(layout="mine.lark"))
+    assert any("(tills[0]).layout: the grammar took more than" in e for e in errors), errors
+
+
 # --- defaults and finding the file -----------------------------------------------------------
 
 

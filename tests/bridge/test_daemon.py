@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,10 @@ from tests.bridge.daemon_harness import (
     DLE_EOT_1,
     REPO,
     Balances,
+    Capture,
     DroppingPrinter,
     NullModem,
+    RawTill,
     Rig,
     TillSpec,
     WriteLock,
@@ -193,41 +196,56 @@ async def test_escpos_serial_till_through_a_null_modem_to_a_serial_printer(
 # --- 4. status while a receipt is held; 5. the hold bound ---------------------------------------
 
 
-@pytest_twisted.ensureDeferred
-async def test_status_request_is_answered_while_the_cut_is_held(rigs: RigMaker) -> None:
+@dataclass
+class HeldSale:
+    """A diner sale sent up to and including its cut, whose award waits on the database lock,
+    so its cut is held (max_hold 5 s)."""
+
+    rig: Rig
+    sale: Capture
+    stream: bytearray
+    lock: WriteLock
+    till: RawTill
+
+
+async def hold_a_sale(rigs: RigMaker, then: bytes = b"") -> HeldSale:
     rig = await rigs(TillSpec("diner", max_hold_ms=5000))
     sale = capture("diner_us/sale_card_tip")
-    stream = rig.stream("diner")
     lock = WriteLock(database_path(rig))
     try:
         till = await rig.connect("diner")
-        till.write(sale.data)  # up to and including its cut
+        till.write(sale.data + then)  # the till stays connected
         await until(reactor, lambda: holding(rig, "diner"), "the cut to be held")
-        till.write(DLE_EOT_1)
-        await until(reactor, lambda: bool(till.replies), "the status reply", timeout=3.0)
-        assert bytes(till.replies) == READY
-        assert len(stream) <= sale.insertions()[0].hi  # the cut is still held
-        assert holding(rig, "diner")
-    finally:
+    except BaseException:
         lock.release()
+        raise
+    return HeldSale(rig, sale, rig.stream("diner"), lock, till)
+
+
+@pytest_twisted.ensureDeferred
+async def test_status_request_is_answered_while_the_cut_is_held(rigs: RigMaker) -> None:
+    held = await hold_a_sale(rigs)
+    try:
+        held.till.write(DLE_EOT_1)
+        await until(reactor, lambda: bool(held.till.replies), "the status reply", timeout=3.0)
+        assert bytes(held.till.replies) == READY
+        assert len(held.stream) <= held.sale.insertions()[0].hi  # the cut is still held
+        assert holding(held.rig, "diner")
+    finally:
+        held.lock.release()
 
 
 @pytest_twisted.ensureDeferred
 async def test_held_cut_gets_its_message_and_the_status_reply_once_the_lock_goes(
     rigs: RigMaker,
 ) -> None:
-    rig = await rigs(TillSpec("diner", max_hold_ms=5000))
-    sale = capture("diner_us/sale_card_tip")
-    stream = rig.stream("diner")
-    lock = WriteLock(database_path(rig))
+    held = await hold_a_sale(rigs, then=DLE_EOT_1)
+    sale, stream, till = held.sale, held.stream, held.till
     try:
-        till = await rig.connect("diner")
-        till.write(sale.data + DLE_EOT_1)
-        await until(reactor, lambda: holding(rig, "diner"), "the cut to be held")
         # The award waits on the lock (the daemon's busy timeout), and so does the cut.
         assert len(stream) <= sale.insertions()[0].hi
     finally:
-        lock.release()
+        held.lock.release()
     await until(reactor, lambda: bytes(till.replies) == READY, "the status reply")
     await until(
         reactor,
@@ -454,21 +472,16 @@ async def test_a_sale_through_a_daemon_on_postgresql(rigs: RigMaker, pg_url: str
 
 @pytest_twisted.ensureDeferred
 async def test_stop_finishes_the_held_receipt_with_its_message(rigs: RigMaker) -> None:
-    rig = await rigs(TillSpec("diner", max_hold_ms=5000))
-    sale = capture("diner_us/sale_card_tip")
-    stream = rig.stream("diner")
-    lock = WriteLock(database_path(rig))
+    held = await hold_a_sale(rigs)
+    rig, sale, stream, till = held.rig, held.sale, held.stream, held.till
     try:
-        till = await rig.connect("diner")
-        till.write(sale.data)  # the till stays connected
-        await until(reactor, lambda: holding(rig, "diner"), "the cut to be held")
         stopping = defer.ensureDeferred(rig.daemon.stop())
         listening = rig.daemon.tills["diner"].listening
         assert listening is not None
         await until(reactor, lambda: not listening.connected, "the daemon to stop listening")
         assert not stopping.called and holding(rig, "diner")
     finally:
-        lock.release()
+        held.lock.release()
     await within(reactor, stopping, "stop() to complete", timeout=20.0)
     await within(reactor, till.lost, "the till's connection to close")
     check_inject(sale, bytes(stream), Balances())

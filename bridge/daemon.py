@@ -95,6 +95,7 @@ class Daemon:
             retry_interval=retry_interval,
         )
         self.unread = RawStore(config.journal.parent / "unread")
+        self.inbox = RawStore(config.journal.parent / "inbox")
         self.captures = RawStore(config.capture_dir) if config.capture_dir is not None else None
         self.tills: dict[str, RunningTill] = {}
         self._stopping = False
@@ -123,6 +124,24 @@ class Daemon:
             await self.stop()
             raise
         log.info("tillbridge running: %d till(s)", len(self.tills))
+        await self._recover_inbox()
+
+    async def _recover_inbox(self) -> None:
+        """Award the receipts a previous run read but did not get to record (it was killed
+        between the cut and the award). Each is awarded once: the ledger knows its key."""
+        for till_name, paths in self.inbox.waiting().items():
+            running = self.tills.get(till_name)
+            for path in paths:
+                if running is None or running.handler is None:
+                    log.warning("inbox %s: no reading till %s now: kept unread", path, till_name)
+                    self.unread.keep(till_name, 0, path.read_bytes(), "left in the inbox")
+                    self.inbox.discard(path)
+                    continue
+                log.warning("till %s: a receipt from before the last stop: %s", till_name, path)
+                try:
+                    await running.handler.recover(path)
+                except Exception as exc:
+                    log.error("inbox %s: %s; left there for the next start", path, exc)
 
     async def stop(self, timeout: float = 15.0) -> None:
         """The graceful stop; see the module docstring.
@@ -177,6 +196,7 @@ class Daemon:
                 profile=profile,
                 max_hold=config.max_hold_ms / 1000,
                 unread=self.unread,
+                inbox=self.inbox,
                 captures=self.captures,
                 claim_url=self.config.loyalty.claim_url,
                 language=config.language,

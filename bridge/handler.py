@@ -12,8 +12,11 @@ prints the bytes it answers before the held cut (``None``: nothing). The steps:
    (``drivers.escpos_out``).
 
 Fail open (DESIGN rule 1): any failure on the way answers ``None`` and the receipt prints as the
-till sent it. A receipt we could not read, or that did not add up, is kept as raw bytes in the
-*unread* folder (see ``UnreadStore``) so that its points can be awarded once the grammar is fixed
+till sent it. From the cut until its award is recorded (or journaled), the receipt's raw bytes
+also wait in the *inbox* folder: a daemon killed in between awards them at its next start.
+
+A receipt we could not read, or that did not add up, is kept as raw bytes in the
+*unread* folder (a ``RawStore``) so that its points can be awarded once the grammar is fixed
 (``tillbridge award``). With ``capture_dir`` set, every receipt's raw bytes are kept too.
 """
 
@@ -28,10 +31,12 @@ from typing import Protocol
 from twisted.internet import defer
 
 from bridge.awards import AwardsDesk
+from bridge.loyalty import Outcome
 from bridge.messages import award_message, why_no_message
 from bridge.session import HandleReceipt
 from bridge.texts import DEFAULT_LANGUAGE
 from drivers.escpos_out import PrinterProfile, render_message
+from parsers.escpos.state import PrinterState
 from parsers.layouts import ReceiptParseError
 from parsers.receipt import Receipt
 
@@ -74,6 +79,22 @@ class RawStore:
             return None
         return path
 
+    def discard(self, path: Path) -> None:
+        try:
+            path.unlink()
+        except OSError as exc:
+            log.error("could not remove %s: %s", path, exc)
+
+    def waiting(self) -> dict[str, list[Path]]:
+        """The captures kept, by till folder, oldest first."""
+        if not self.folder.is_dir():
+            return {}
+        return {
+            folder.name: sorted(folder.glob("*.bin"))
+            for folder in sorted(self.folder.iterdir())
+            if folder.is_dir()
+        }
+
 
 class ReceiptHandler:
     """The handler of one till's receipts; see the module docstring."""
@@ -87,6 +108,7 @@ class ReceiptHandler:
         profile: PrinterProfile,
         max_hold: float,
         unread: RawStore,
+        inbox: RawStore,
         captures: RawStore | None = None,
         claim_url: str | None = None,
         language: str = DEFAULT_LANGUAGE,
@@ -98,6 +120,7 @@ class ReceiptHandler:
         self.profile = profile
         self.parse_timeout = max(0.05, max_hold * PARSE_SHARE)
         self.unread = unread
+        self.inbox = inbox
         self.captures = captures
         self.claim_url = claim_url
         self.language = language
@@ -112,11 +135,30 @@ class ReceiptHandler:
         if request.truncated:
             self._keep_unread(request, "too long to be a receipt: not read, first bytes kept")
             return None
-        text = request.document.text()
-        if not text.strip():
+        if not request.document.text().strip():
             return None  # a stray feed, a status-only job, a logo: nothing to read
+        # Until its award is recorded (or journaled, or the receipt kept unread), the receipt
+        # waits in the inbox too: if the daemon dies meanwhile, the next start awards it.
+        pending = self.inbox.keep(self.till, request.receipt_id, request.raw)
         try:
-            receipt = await self.parser.parse(self.layout, text, self.parse_timeout)
+            outcome = await self.award(request)
+        finally:
+            if pending is not None:
+                self.inbox.discard(pending)
+        if outcome is None or not request.held:
+            return None  # nothing to say, or observe mode, or its cut had gone on already
+        message = award_message(outcome, self.claim_url, self.language)
+        if message is None:
+            return None
+        return render_message(message, self.profile, request.state)
+
+    async def award(self, request: HandleReceipt) -> Outcome | None:
+        """Read the receipt and award it; the outcome to print, or None (see the module
+        docstring: every failure is logged, and the receipt kept where it needs to be)."""
+        try:
+            receipt = await self.parser.parse(
+                self.layout, request.document.text(), self.parse_timeout
+            )
         except ReceiptParseError as exc:
             self._keep_unread(request, f"layout {self.layout} could not read it: {exc}")
             return None
@@ -142,19 +184,29 @@ class ReceiptHandler:
             return None  # journaled: the balance is not known now, so print nothing
         self.awarded += 1
         log.info(
-            "%s: receipt %s: %d points%s%s",
+            "%s: receipt %s: %d points%s%s%s",
             self.till,
             receipt.number,
             outcome.points,
             f" to {outcome.customer}, balance {outcome.balance}" if outcome.customer else "",
             f", claim code {outcome.claim_code}" if outcome.claim_code else "",
+            " (awarded before)" if outcome.duplicate else "",
         )
-        if not request.held:
-            return None  # observe mode, or its cut had gone on already
-        message = award_message(outcome, self.claim_url, self.language)
-        if message is None:
-            return None
-        return render_message(message, self.profile, request.state)
+        return outcome
+
+    async def recover(self, path: Path) -> None:
+        """Award a receipt left in the inbox by a daemon that stopped before recording it.
+
+        Exactly once: if its award was recorded after all, the ledger knows its key."""
+        from parsers.document import build_documents
+        from parsers.escpos.tokenizer import tokenize
+
+        raw = path.read_bytes()
+        for number, document in enumerate(build_documents(tokenize(raw)), 1):
+            if document.text().strip():
+                request = HandleReceipt(number, document, raw, PrinterState(), held=False)
+                await self.award(request)
+        self.inbox.discard(path)
 
     def _keep_unread(self, request: HandleReceipt, why: str) -> None:
         path = self.unread.keep(self.till, request.receipt_id, request.raw, why)

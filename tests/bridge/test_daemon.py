@@ -452,6 +452,38 @@ async def test_unreadable_receipts_print_byte_exact_and_are_kept_unread(rigs: Ri
         assert why.strip(), each.name
 
 
+# --- a daemon killed between the cut and the award ------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_receipt_left_in_the_inbox_is_awarded_once_at_the_next_start(
+    rigs: RigMaker, tmp_path: Path
+) -> None:
+    sale = capture("diner_us/sale_card_tip")
+    (insertion,) = sale.insertions()
+    assert insertion.customer is not None
+    # What a daemon killed while the award was queued leaves behind: the receipt, in the inbox.
+    inbox = tmp_path / "inbox" / "diner"
+    inbox.mkdir(parents=True)
+    (inbox / "20261123T101500.000000Z-1.bin").write_bytes(sale.data)
+    rig = await rigs(TillSpec("diner"))
+    assert await rig.balance(insertion.customer) == insertion.points
+    assert list(inbox.iterdir()) == []
+    # The same receipt printed again now is a duplicate: nothing more is earned.
+    await rig.send("diner", sale.data)
+    assert await rig.balance(insertion.customer) == insertion.points
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_inbox_is_empty_once_receipts_are_handled(rigs: RigMaker, tmp_path: Path) -> None:
+    rig = await rigs(TillSpec("diner"))
+    for name in ("diner_us/sale_cash", "diner_us/refund", "diner_us/x_report"):
+        await rig.send("diner", capture(name).data)
+    await rig.send("diner", capture("bakery_es/sale_customer_card").data)  # not read: unread
+    assert [p for p in (tmp_path / "inbox").rglob("*") if p.is_file()] == []
+    assert len(list((tmp_path / "unread" / "diner").glob("*.bin"))) == 1
+
+
 # --- 9. PostgreSQL -----------------------------------------------------------------------------
 
 

@@ -71,10 +71,11 @@ class PrinterConnector(Protocol):
 @dataclass(frozen=True, slots=True)
 class LinkOptions:
     backlog_limit: int = 16 * 1024  # till bytes the session may owe before the till is paused
-    # SO_RCVBUF of a TCP till's socket: small, a slow printer slows the till sooner; 16 KiB
-    # capped passthrough at a quarter of socat's throughput (bench/bridge_bench.py), 64 KiB
-    # reaches 60% of it for about 100 KiB more per busy till.
-    till_rcvbuf: int = 64 * 1024
+    # SO_RCVBUF of a TCP till's socket: small, a slow printer slows the till sooner; but each
+    # read is at most this big, and reads cost reactor turns. bench/bridge_bench.py, passthrough
+    # against socat: 16 KiB gave 25% of its throughput, 64 KiB 42-60%, 128 KiB 75-85%, for
+    # about 250 KiB per busy till (kernel buffers, not ours).
+    till_rcvbuf: int = 128 * 1024
     linger: float = 1.0  # printer silence after the till's end before the printer side closes
     drain_timeout: float = 10.0  # the most the printer side is kept open after the till's end
     close_grace: float = 0.5  # beyond max_hold, the most we wait for holds after the till's end

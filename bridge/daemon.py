@@ -18,6 +18,7 @@ worker ends.
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +126,11 @@ class Daemon:
             raise
         log.info("tillbridge running: %d till(s)", len(self.tills))
         await self._recover_inbox()
+        # What start-up built (modules, grammars, SQLAlchemy's caches: ~100k objects) lives
+        # as long as the daemon. Frozen, a full collection no longer walks it: measured
+        # 23-31 ms per full collection before, which would hold a cut past the 10 ms aim.
+        gc.collect()
+        gc.freeze()
 
     async def _recover_inbox(self) -> None:
         """Award the receipts a previous run read but did not get to record (it was killed
@@ -189,6 +195,7 @@ class Daemon:
             # first receipt's cut.
             render_message(Message(lines=("tillbridge",)), profile, PrinterState())
             handler = ReceiptHandler(
+                self.reactor,
                 till=config.name,
                 layout=config.layout,
                 parser=self.worker,

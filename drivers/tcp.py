@@ -6,12 +6,19 @@ of ``bridge.config`` (anything with ``host`` and ``port``).
 
 from __future__ import annotations
 
+import ipaddress
 import socket
+from functools import cached_property
 from typing import Any, Protocol
 
 from twisted.internet import defer
-from twisted.internet.endpoints import HostnameEndpoint, connectProtocol
-from twisted.internet.interfaces import IListeningPort
+from twisted.internet.endpoints import (
+    HostnameEndpoint,
+    TCP4ClientEndpoint,
+    TCP6ClientEndpoint,
+    connectProtocol,
+)
+from twisted.internet.interfaces import IListeningPort, IStreamClientEndpoint
 from twisted.internet.protocol import Protocol as TwistedProtocol
 
 from drivers.link import TillLink
@@ -41,10 +48,21 @@ class TcpPrinter:
         return cls(config.host, config.port, reactor, connect_timeout)
 
     def connect(self, protocol: TwistedProtocol) -> defer.Deferred[Any]:
-        endpoint = HostnameEndpoint(
-            self.reactor, self.host, self.port, timeout=self.connect_timeout
-        )
-        return connectProtocol(endpoint, protocol)
+        return connectProtocol(self._endpoint, protocol)
+
+    @cached_property
+    def _endpoint(self) -> IStreamClientEndpoint:
+        # A printer is nearly always an address: connect to it directly. HostnameEndpoint
+        # resolves even a literal address through the resolver's thread, about 0.3 ms per
+        # receipt (a network till opens a connection per receipt), before the connection.
+        try:
+            address = ipaddress.ip_address(self.host)
+        except ValueError:
+            return HostnameEndpoint(
+                self.reactor, self.host, self.port, timeout=self.connect_timeout
+            )
+        kind = TCP4ClientEndpoint if address.version == 4 else TCP6ClientEndpoint
+        return kind(self.reactor, self.host, self.port, timeout=self.connect_timeout)
 
 
 def listen_tcp(

@@ -178,28 +178,35 @@ class Ledger:
         ).one()
         return Outcome(points, balance_after, customer_value, code, True)
 
+    # Each award runs while a receipt's cut is held: the usual case (a customer and an account
+    # seen before) takes one statement each; the insert only when the first read finds nothing.
+
     def _customer_id(self, conn: Connection, customer: CustomerRef, now: datetime) -> int:
+        find = select(Customer.id).where(
+            Customer.kind == customer.kind.value, Customer.value == customer.value
+        )
+        found = conn.execute(find).scalar_one_or_none()
+        if found is not None:
+            return int(found)
         conn.execute(
             self._insert(Customer)
             .values(kind=customer.kind.value, value=customer.value, created_at=now)
             .on_conflict_do_nothing(index_elements=["kind", "value"])
         )
-        return conn.execute(
-            select(Customer.id).where(
-                Customer.kind == customer.kind.value, Customer.value == customer.value
-            )
-        ).scalar_one()
+        return int(conn.execute(find).scalar_one())
 
     def _lock_account(self, conn: Connection, customer_id: int, now: datetime) -> int:
         """The balance, with the account row locked until the transaction ends."""
+        lock = select(Account.balance).where(Account.customer_id == customer_id).with_for_update()
+        balance = conn.execute(lock).scalar_one_or_none()
+        if balance is not None:
+            return int(balance)
         conn.execute(
             self._insert(Account)
             .values(customer_id=customer_id, balance=0, updated_at=now)
             .on_conflict_do_nothing(index_elements=["customer_id"])
         )
-        return conn.execute(
-            select(Account.balance).where(Account.customer_id == customer_id).with_for_update()
-        ).scalar_one()
+        return int(conn.execute(lock).scalar_one())
 
     def _credit(self, conn: Connection, customer_id: int, points: int, now: datetime) -> None:
         conn.execute(

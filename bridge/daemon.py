@@ -55,6 +55,7 @@ SERIAL_RETRY = 5.0  # seconds between attempts to open a serial till's device
 DRAIN_POLL = 0.05
 STOP_QUIET = 0.5  # a till quiet this long, with nothing held, is not in the middle of a receipt
 STOP_GRACE = 3.0  # after the stop timeout, for held receipts and the printers' last bytes
+STATS_INTERVAL = 15 * 60.0  # seconds between stats lines in the log
 
 
 @dataclass
@@ -100,6 +101,8 @@ class Daemon:
         self.captures = RawStore(config.capture_dir) if config.capture_dir is not None else None
         self.tills: dict[str, RunningTill] = {}
         self._stopping = False
+        self._stats = task.LoopingCall(self.log_stats)
+        self._stats.clock = reactor
 
     async def start(self) -> None:
         """Start every part; raises if a till side cannot be served (e.g. its port is taken)."""
@@ -131,6 +134,30 @@ class Daemon:
         # 23-31 ms per full collection before, which would hold a cut past the 10 ms aim.
         gc.collect()
         gc.freeze()
+        self._stats.start(STATS_INTERVAL, now=False)
+
+    def log_stats(self) -> None:
+        """One line per till of what it has done since the start, and the journal's state."""
+        for name, till in self.tills.items():
+            handler = till.handler
+            read = (
+                f"{handler.read} read, {handler.awarded} awarded, {handler.unread} kept unread"
+                if handler is not None
+                else "not read (passthrough)"
+            )
+            log.info(
+                "stats: till %s: %d connections, %s, %d released with no message (past max_hold)",
+                name,
+                till.link.connections,
+                read,
+                till.link.released_unanswered,
+            )
+        log.info(
+            "stats: database %s, %d awards journaled and %d replayed since start",
+            "up" if self.desk.store_up else "UNAVAILABLE",
+            self.desk.journaled,
+            self.desk.replayed,
+        )
 
     async def _recover_inbox(self) -> None:
         """Award the receipts a previous run read but did not get to record (it was killed
@@ -160,6 +187,8 @@ class Daemon:
             return
         self._stopping = True
         log.info("stopping: finishing receipts in flight")
+        if self._stats.running:
+            self._stats.stop()
         for till in self.tills.values():
             if till._reopen is not None and till._reopen.running:
                 till._reopen.stop()
@@ -183,6 +212,7 @@ class Daemon:
             till.link.close_all()
         await self.desk.stop()
         await self.worker.stop()
+        self.log_stats()
         log.info("stopped")
 
     # --- one till -------------------------------------------------------------------------

@@ -122,12 +122,15 @@ class ReceiptHandler:
         self.desk = desk
         self.profile = profile
         self.parse_timeout = max(0.05, max_hold * PARSE_SHARE)
-        self.unread = unread
+        self.unread_store = unread
         self.inbox = inbox
         self.captures = captures
         self.claim_url = claim_url
         self.language = language
-        self.awarded = 0  # receipts with an outcome, for logs and tests
+        # For the daemon's stats line, and tests.
+        self.read = 0  # receipts the layout read
+        self.awarded = 0  # sales awarded (or found awarded before)
+        self.unread = 0  # kept in unread/: not read, did not add up, or not awarded
 
     def __call__(self, request: HandleReceipt) -> defer.Deferred[bytes | None]:
         return defer.ensureDeferred(self.handle(request))
@@ -169,6 +172,7 @@ class ReceiptHandler:
         except Exception as exc:  # a timeout, a dead worker, a broken grammar
             self._keep_unread(request, f"not read: {type(exc).__name__}: {exc}")
             return None
+        self.read += 1
         why_not = why_no_message(receipt)
         if why_not is not None:
             if receipt.problems:
@@ -213,7 +217,8 @@ class ReceiptHandler:
         self.inbox.discard(path)
 
     def _keep_unread(self, request: HandleReceipt, why: str) -> None:
-        path = self.unread.keep(self.till, request.receipt_id, request.raw, why)
+        self.unread += 1
+        path = self.unread_store.keep(self.till, request.receipt_id, request.raw, why)
         first = why.splitlines()[0]
         log.warning(
             "%s: receipt %d printed unchanged, %s%s",

@@ -183,6 +183,7 @@ class Session:
         self._next_id = 1
         self._skip_receipt = False  # after a failure: pass the receipt in progress through
         self._closed = False
+        self.released_unanswered = 0  # held receipt ends let go with no message, for stats
 
     # --- public API ---------------------------------------------------------------------
 
@@ -258,6 +259,7 @@ class Session:
             for hold in self._holds:
                 if not hold.resolved and hold.deadline is not None and now >= hold.deadline:
                     hold.resolved = True
+                    self.released_unanswered += 1
                     log.warning(
                         "%s: receipt %d not handled within %.3f s: released with no message",
                         self.config.till,
@@ -296,6 +298,7 @@ class Session:
         for hold in self._holds:
             if not hold.resolved:
                 hold.resolved = True
+                self.released_unanswered += 1
                 log.info(
                     "%s: till closed while receipt %d was held: released with no message",
                     self.config.till,
@@ -558,6 +561,7 @@ class Session:
             if hold.resolved:
                 break  # it waits on tentative bytes before it, forced below
             hold.resolved = True
+            self.released_unanswered += 1
             log.warning(
                 "%s: more than %d bytes behind receipt %d: released with no message",
                 self.config.till,

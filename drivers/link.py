@@ -122,6 +122,10 @@ class TillLink(Factory):
         self.reactor = reactor
         self.options = options if options is not None else LinkOptions()
         self.pairings: set[Pairing] = set()
+        # For the daemon's stats: connections (or serial opens) served, and receipt ends the
+        # sessions let go with no message (past max_hold, or too much waiting behind them).
+        self.connections = 0
+        self.released_unanswered = 0
 
     def buildProtocol(self, addr: IAddress | None) -> TillProtocol:
         return self.till_protocol(persistent=False)
@@ -131,6 +135,7 @@ class TillLink(Factory):
         being closed when the printer goes away."""
         pairing = Pairing(self, persistent)
         self.pairings.add(pairing)
+        self.connections += 1
         return TillProtocol(pairing)
 
     def close_all(self) -> None:
@@ -542,6 +547,7 @@ class Pairing:
             else:
                 self.till.loseConnection()
         self.link.pairings.discard(self)
+        self.link.released_unanswered += self.session.released_unanswered
         log.info(
             "%s: link closed (%d bytes from the till, %d from the printer)",
             self.name,

@@ -291,6 +291,26 @@ async def test_past_max_hold_the_receipt_prints_as_sent_and_the_award_still_land
     (message,) = check_inject(other, printed_other.data, balances)
     assert f"Balance: {2 * insertion.points}".encode() in message
     assert await rig.balance(insertion.customer) == 2 * insertion.points
+    # The stats count the one receipt let go with no message.
+    link = rig.daemon.tills["diner"].link
+    await until(reactor, lambda: not link.pairings, "the last link to close")
+    assert (link.connections, link.released_unanswered) == (3, 1)
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_stats_line_says_what_each_till_did(
+    rigs: RigMaker, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig = await rigs(TillSpec("diner"))
+    for name in ("diner_us/sale_cash", "diner_us/refund", "bakery_es/sale_customer_card"):
+        await rig.send("diner", capture(name).data)
+    with caplog.at_level("INFO", logger="bridge.daemon"):
+        rig.daemon.log_stats()
+    assert (
+        "stats: till diner: 3 connections, 2 read, 1 awarded, 1 kept unread, "
+        "0 released with no message (past max_hold)"
+    ) in caplog.messages
+    assert "stats: database up, 0 awards journaled and 0 replayed since start" in caplog.messages
 
 
 async def until_balance(rig: Rig, customer: CustomerRef, points: int) -> None:

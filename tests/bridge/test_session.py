@@ -566,3 +566,15 @@ def test_a_failure_in_our_logic_passes_the_receipt_through_and_the_next_is_read(
     r.answer(2, M)
     assert r.taken() == M + CUT
     assert r.answer(1, M).to_printer == b""
+
+
+def test_receipt_ends_let_go_with_no_message_are_counted() -> None:
+    session = Session(SessionConfig(max_hold=1.0, max_held_bytes=64))
+    session.from_till(SALE + CUT, 0.0)
+    session.timer(1.0)  # past max_hold
+    assert session.released_unanswered == 1
+    session.from_till(SALE + CUT + b"x" * 100, 2.0)  # too much waits behind the hold
+    assert session.released_unanswered == 2
+    session.from_till(SALE + CUT, 3.0)
+    session.till_closed(3.1)  # the till went away while it was held
+    assert session.released_unanswered == 3

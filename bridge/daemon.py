@@ -121,6 +121,7 @@ class Daemon:
                     exc,
                     self.unread.folder,
                 )
+        left = self.inbox.waiting()  # listed before any till prints into it again
         try:
             for till in self.config.tills:
                 self.tills[till.name] = self._start_till(till)
@@ -128,7 +129,7 @@ class Daemon:
             await self.stop()
             raise
         log.info("tillbridge running: %d till(s)", len(self.tills))
-        await self._recover_inbox()
+        await self._recover_inbox(left)
         # What start-up built (modules, grammars, SQLAlchemy's caches: ~100k objects) lives
         # as long as the daemon. Frozen, a full collection no longer walks it: measured
         # 23-31 ms per full collection before, which would hold a cut past the 10 ms aim.
@@ -159,10 +160,10 @@ class Daemon:
             self.desk.replayed,
         )
 
-    async def _recover_inbox(self) -> None:
+    async def _recover_inbox(self, left: dict[str, list[Path]]) -> None:
         """Award the receipts a previous run read but did not get to record (it was killed
         between the cut and the award). Each is awarded once: the ledger knows its key."""
-        for till_name, paths in self.inbox.waiting().items():
+        for till_name, paths in left.items():
             running = self.tills.get(till_name)
             for path in paths:
                 if running is None or running.handler is None:

@@ -127,6 +127,12 @@ def _fs_q_image(_args: tuple[int, ...], sub: tuple[int, ...]) -> int:
     return (xl + 256 * xh) * (yl + 256 * yh) * 8
 
 
+def _bmp(args: tuple[int, ...]) -> int:
+    # The arguments end with the BMP file's first six bytes: "BM" and the file's size.
+    size = args[-4] | args[-3] << 8 | args[-2] << 16 | args[-1] << 24
+    return max(0, size - 6)
+
+
 def _esc_amp_count(args: tuple[int, ...]) -> int:
     _y, c1, c2 = args
     return max(0, c2 - c1 + 1)  # c2 < c1 defines nothing
@@ -213,6 +219,11 @@ TABLE: dict[bytes, Spec | Family] = {
     _key(FS, "("): Family("FS (", {}, _paren("FS")),
     _key(ESC, "c"): Family("ESC c", {ord(c): Spec(f"ESC c {c}", 1) for c in "013456"}),
     _key(GS, "v"): Family("GS v", {ord("0"): Spec("GS v 0", 5, payload=_raster)}),
+    # GS D 0 C a kc1 kc2 b c BMP (NV graphics) and GS D 0 S a BMP (download graphics): a
+    # Windows BMP file whose length is in its own header, read here as the last arguments.
+    _key(GS, "D"): Family(
+        "GS D", {ord("0"): Spec("GS D 0", args_by_first={67: 12, 83: 8}, payload=_bmp)}
+    ),
     # GS Q 0 m xL xH yL yH: a variable vertical size image, x dots wide, y bytes high.
     _key(GS, "Q"): Family("GS Q", {ord("0"): Spec("GS Q 0", 5, payload=_raster)}),
     _key(GS, "8"): Family("GS 8", {ord("L"): Spec("GS 8 L", 4, payload=_le(0, 1, 2, 3))}),

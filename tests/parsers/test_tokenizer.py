@@ -273,6 +273,9 @@ def test_image_payload_is_never_read_as_commands():
         (FS + b"g1\x00\x00\x00\x00\x00\x03\x00", 3),
         (GS + b"Q0\x00\x08\x00\x02\x00", 16),  # 8 dots wide, 2 bytes high
         (FS + b"2\x77\xa1", 72),  # one 24x24 user-defined Kanji character
+        # A BMP of 6 + 40 bytes as NV graphics, then as download graphics.
+        (GS + b"D0C0" + b"\x20\x20" + b"1\x31" + b"BM\x2e\x00\x00\x00", 40),
+        (GS + b"D0S0" + b"BM\x2e\x00\x00\x00", 40),
     ],
 )
 def test_payload_commands_declare_their_length(header, length):

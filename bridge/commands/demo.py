@@ -95,7 +95,7 @@ def _run_in(workdir: Path, tills: list[DemoTill], quiet: bool, keep: bool) -> in
     except SystemExit as exit_:
         if exit_.code:
             return int(exit_.code)
-    _report(workdir, tills, result, quiet)
+    _report(workdir, tills, result, quiet, keep)
     return 0 if result.get("ok") else 1
 
 
@@ -230,7 +230,9 @@ async def _until(reactor: Any, condition: Any, seconds: float = 10.0) -> None:
 def _text(receipts: list[Any]) -> str:
     from drivers.render import render_text
 
-    return "\n".join(render_text(r.document) for r in receipts)
+    # QR codes as one line, bold and underline as the terminal shows them: a readable log.
+    ansi = sys.stdout.isatty()
+    return "\n".join(render_text(r.document, compact=True, ansi=ansi) for r in receipts)
 
 
 def _balances(daemon: Any) -> list[tuple[str, str, int]]:
@@ -275,8 +277,18 @@ def _unread(workdir: Path) -> list[str]:
     return [f"  {n.parent.name}: {n.read_text(encoding='utf-8').splitlines()[0]}" for n in notes]
 
 
-def _report(workdir: Path, tills: list[DemoTill], result: dict[str, Any], quiet: bool) -> None:
+def _report(
+    workdir: Path, tills: list[DemoTill], result: dict[str, Any], quiet: bool, keep: bool
+) -> None:
     printed = injected = exact = broken = 0
+    serial = sum(t.serial for t in tills)
+    print(
+        f"tillbridge demo: the daemon with {len(tills)} tills ({len(tills) - serial} over TCP, "
+        f"{serial} over a serial line), each printing to a virtual printer; points in "
+        f"{'SQLite in ' + str(workdir) if keep else 'a temporary SQLite database'}. Simulated "
+        f"tills sent the receipt captures in {tills[0].captures[0].parents[1]}"
+        + ("." if quiet else "; below, what came out of the printers.")
+    )
     for till in tills:
         if not quiet:
             wire = "serial (pty)" if till.serial else "tcp"

@@ -561,6 +561,13 @@ def tillbridge(*args: str) -> list[str]:
     return [sys.executable, "-m", "bridge.cli", *args]
 
 
+def run_tillbridge(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The command to its end, as a process (it runs its own reactor)."""
+    return subprocess.run(
+        tillbridge(*args), capture_output=True, text=True, timeout=timeout, cwd=REPO
+    )
+
+
 @pytest_twisted.ensureDeferred
 async def test_tillbridge_run_prints_the_points_and_stops_cleanly_on_sigterm(
     tmp_path: Path,
@@ -627,13 +634,7 @@ def test_tillbridge_run_exits_1_when_the_till_port_is_taken(tmp_path: Path) -> N
             CONFIG.format(till_port=taken.getsockname()[1], printer_port=free_port()),
             encoding="utf-8",
         )
-        done = subprocess.run(
-            tillbridge("run", "--config", str(config)),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=REPO,
-        )
+        done = run_tillbridge("run", "--config", str(config))
     assert done.returncode == 1, done.stderr
     assert "cannot start" in done.stderr
 
@@ -642,13 +643,7 @@ def test_tillbridge_run_exits_2_on_a_bad_config(tmp_path: Path) -> None:
     config = tmp_path / "tillbridge.toml"
     text = CONFIG.format(till_port=free_port(), printer_port=free_port())
     config.write_text(text.replace('layout = "diner_us"', 'mode = "loud"'), encoding="utf-8")
-    done = subprocess.run(
-        tillbridge("run", "--config", str(config)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-    )
+    done = run_tillbridge("run", "--config", str(config))
     assert done.returncode == 2, done.stderr
     assert ".mode" in done.stderr and "loud" in done.stderr
 
@@ -656,8 +651,6 @@ def test_tillbridge_run_exits_2_on_a_bad_config(tmp_path: Path) -> None:
 def test_tillbridge_demo_changes_nothing_it_should_not() -> None:
     # A subprocess: the demo runs its own reactor (task.react), which cannot run inside
     # pytest-twisted's.
-    done = subprocess.run(
-        tillbridge("demo", "-q"), capture_output=True, text=True, timeout=120, cwd=REPO
-    )
+    done = run_tillbridge("demo", "-q", timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert " 0 changed" in done.stdout

@@ -31,7 +31,7 @@ from parsers.receipt import Receipt
 from parsers.transform import to_receipt
 
 GRAMMAR_DIR = Path(__file__).resolve().parent / "grammars"
-DATE_ORDERS = ("DMY", "MDY", "YMD")
+DATE_ORDERS = ("DMY", "MDY", "YMD", "AUTO")
 PARSERS = ("lalr", "earley")
 _META_RE = re.compile(r"^//@\s*([A-Za-z_]+)\s*:\s*(.*?)\s*$")
 
@@ -161,7 +161,7 @@ def read_meta(source: str, filename: str = "<grammar>") -> LayoutMeta:
                     "Europe/Madrid)"
                 ) from None
         elif key == "date_order" and value.upper() not in DATE_ORDERS:
-            raise GrammarError(f"{filename}:{number}: date_order must be DMY, MDY or YMD")
+            raise GrammarError(f"{filename}:{number}: date_order must be DMY, MDY, YMD or auto")
         elif key == "parser" and value.lower() not in PARSERS:
             raise GrammarError(f"{filename}:{number}: parser must be lalr or earley")
         elif key == "currency" and not re.fullmatch(r"[A-Za-z]{3}", value):

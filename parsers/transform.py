@@ -283,6 +283,10 @@ def _read_date(reader: _Reader, fact: Fact) -> date:
     order = reader.layout.meta.date_order
     if len(parts[0]) == 4:  # a four-digit year first can only be year-month-day
         order = "YMD"
+    elif order == "AUTO":
+        # Day first unless that cannot be (11/14/2026): a till that prints month first
+        # shows it within two weeks of any month. 05/11 stays the 5th of November.
+        order = "MDY" if int(parts[1]) > 12 >= int(parts[0]) else "DMY"
     by_letter = dict(zip(order, (int(p) for p in parts), strict=True))
     year = by_letter["Y"]
     if year < 100:

@@ -207,3 +207,11 @@ def test_guess_finds_the_shipped_layout_of_a_fixture() -> None:
     assert result.receipt is not None and result.receipt.problems == []
     layout, receipt = guess_layout(result.document)
     assert layout.name == "bakery_es" and receipt.total == result.receipt.total
+
+
+def test_a_us_date_is_read_month_first(generic: Layout) -> None:
+    receipt = generic.parse_text(
+        "JOE'S DINER\n11/14/2026                7:42 PM\nCoffee          5.00\nTOTAL   5.00\n"
+    )
+    assert receipt.issued_at is not None
+    assert (receipt.issued_at.month, receipt.issued_at.day, receipt.issued_at.hour) == (11, 14, 19)

@@ -163,6 +163,25 @@ def test_date_order_and_am_pm(tmp_path: Path) -> None:
     assert (receipt.issued_at.month, receipt.issued_at.day, receipt.issued_at.hour) == (3, 14, 19)
 
 
+@pytest.mark.parametrize(
+    ("printed", "month", "day"),
+    [
+        ("14/03/2025", 3, 14),  # day first
+        ("03/14/2025", 3, 14),  # cannot be day first: month first
+        ("05/11/2025", 11, 5),  # either: day first
+        ("2025-03-14", 3, 14),  # year first is always year-month-day
+    ],
+)
+def test_auto_date_order_reads_day_first_unless_it_cannot(
+    tmp_path: Path, printed: str, month: int, day: int
+) -> None:
+    path = tmp_path / "any.lark"
+    path.write_text(GRAMMAR.format(order="auto"), encoding="utf-8")
+    receipt = Layout.load(path).parse_text(f"when {printed}\ntotal 1.00\n")
+    assert receipt.issued_at is not None
+    assert (receipt.issued_at.month, receipt.issued_at.day) == (month, day)
+
+
 def test_impossible_date_is_a_parse_error_naming_the_rule(layout: Layout) -> None:
     with pytest.raises(ReceiptParseError, match="rule date read '14/31/2025'") as caught:
         layout.parse_text("total 1,00\nwhen 14/31/2025\n")

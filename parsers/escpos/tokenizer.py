@@ -33,9 +33,9 @@ Events, byte by byte:
   name bytes. At ``close()`` a truncated command, or the unfinished piece of a payload, is
   ``Unknown`` with a reason starting "truncated".
 
-Not covered: ``GS D`` (BMP graphics, sized by the BMP's own header), ``GS Q 0`` and ``FS 2``;
-they come out as ``Unknown`` and their data as text. Kanji character styles (``FS !``,
-``FS -``, ``FS W``) are read as commands but do not change ``TextStyle``.
+``GS D 0`` (BMP graphics) is sized by the BMP's own header, which the command table reads as
+its last arguments. Not covered: Kanji character styles (``FS !``, ``FS -``, ``FS W``) are
+read as commands but do not change ``TextStyle``.
 
 Events are values; equal commands share one event object (treat events as immutable).
 """

@@ -6,6 +6,7 @@ till, a real SQLite file (or PostgreSQL), the parse worker process, the journal;
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -190,6 +191,29 @@ async def test_escpos_serial_till_through_a_null_modem_to_a_serial_printer(
         lambda: len(stream) > len(sale.data) and len(printer.receipts) == 1,
         "the receipt and its message on the serial printer",
     )
+    check_inject(sale, bytes(stream), Balances())
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_serial_till_whose_device_appears_later_is_served_then(
+    rigs: RigMaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A USB serial adapter plugged in after the daemon started: retried, then served."""
+    import bridge.daemon
+
+    monkeypatch.setattr(bridge.daemon, "SERIAL_RETRY", 0.2)
+    device = tmp_path / "ttyUSB-till"  # not there yet
+    pair = PtyPair()
+    rig = await rigs(TillSpec("serial", listen=SerialPortConfig(str(device), 115200)))
+    rig.closers.append(pair.close)
+    assert not rig.daemon.tills["serial"].link.pairings  # nothing to open yet
+    device.symlink_to(pair.path)  # plugged in
+    link = rig.daemon.tills["serial"].link
+    await until(reactor, lambda: bool(link.pairings), "the device to be opened")
+    sale = capture("diner_us/sale_card_tip")
+    stream = rig.stream("serial")
+    os.write(pair.master, sale.data)
+    await until(reactor, lambda: len(stream) > len(sale.data), "the receipt and its message")
     check_inject(sale, bytes(stream), Balances())
 
 

@@ -195,10 +195,11 @@ async def test_escpos_serial_till_through_a_null_modem_to_a_serial_printer(
 
 
 @pytest_twisted.ensureDeferred
-async def test_a_serial_till_whose_device_appears_later_is_served_then(
+async def test_a_serial_till_whose_device_comes_and_goes_is_served_whenever_it_is_there(
     rigs: RigMaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A USB serial adapter plugged in after the daemon started: retried, then served."""
+    """A USB serial adapter plugged in after the daemon started, then unplugged and plugged in
+    again: retried, and served whenever it is there."""
     import bridge.daemon
 
     monkeypatch.setattr(bridge.daemon, "SERIAL_RETRY", 0.2)
@@ -214,7 +215,22 @@ async def test_a_serial_till_whose_device_appears_later_is_served_then(
     stream = rig.stream("serial")
     os.write(pair.master, sale.data)
     await until(reactor, lambda: len(stream) > len(sale.data), "the receipt and its message")
-    check_inject(sale, bytes(stream), Balances())
+    balances = Balances()
+    check_inject(sale, bytes(stream), balances)
+    # Unplugged (the line hangs up), then plugged in again as another device node.
+    first = len(stream)
+    os.close(pair.master)
+    pair.close()
+    await until(reactor, lambda: not link.pairings, "the link to end with the device")
+    again = PtyPair()
+    rig.closers += [again.close, lambda: os.close(again.master)]
+    device.unlink()
+    device.symlink_to(again.path)
+    await until(reactor, lambda: bool(link.pairings), "the device to be opened again")
+    other = sale.renumbered("4822", "4899")
+    os.write(again.master, other.data)
+    await until(reactor, lambda: len(stream) - first > len(other.data), "the next receipt")
+    check_inject(other, bytes(stream[first:]), balances)
 
 
 # --- 4. status while a receipt is held; 5. the hold bound ---------------------------------------

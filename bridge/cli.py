@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--fixtures", help="a folder of captures to send (default: the shipped ones)")
     d.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temp folder)")
     d.add_argument("-q", "--quiet", action="store_true", help="only the balances and the summary")
+    d.add_argument(
+        "--serve",
+        action="store_true",
+        help="then keep a till open on 127.0.0.1:9100 for your own captures, until Ctrl-C",
+    )
     d.set_defaults(run="bridge.commands.demo:run")
 
     s = sub.add_parser("send", help="act as a till: send receipt captures to a printer or bridge")

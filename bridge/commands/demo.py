@@ -1,4 +1,4 @@
-"""``tillbridge demo [--fixtures DIR] [--keep DIR] [-q]``: the whole bridge, no hardware needed.
+"""``tillbridge demo [--fixtures DIR] [--keep DIR] [-q] [--serve]``: the bridge, no hardware.
 
 The daemon runs on its embedded defaults: a temporary SQLite database and journal, one till per
 receipt layout, each printing to a virtual printer. Simulated tills send the shipped receipt
@@ -6,6 +6,9 @@ captures (``fixtures/*/*.bin``) as real tills would: over TCP (one connection pe
 for the supermarket over a serial line (a pseudo-terminal pair, to a virtual printer on another
 one). For each receipt it shows what came out of the printer: sales with the loyalty message
 injected before the cut, everything else byte-exact; then the balances and the claim codes.
+
+With ``--serve`` it then keeps one till open on 127.0.0.1:9100 (another port if that one is
+taken), for ``tillbridge send`` with your own captures, and prints what comes out until Ctrl-C.
 
 The printed receipts are kept as text, HTML and PNG under ``DIR/printed`` with ``--keep DIR``
 (default: a temporary folder, removed at the end). Exit 0 when every receipt printed and every
@@ -55,9 +58,9 @@ def run(args: argparse.Namespace) -> int:
     if args.keep:
         workdir = Path(args.keep).resolve()
         workdir.mkdir(parents=True, exist_ok=True)
-        return _run_in(workdir, tills, args.quiet, keep=True)
+        return _run_in(workdir, tills, args.quiet, keep=True, serve=args.serve)
     with tempfile.TemporaryDirectory(prefix="tillbridge-demo-") as temp:
-        return _run_in(Path(temp), tills, args.quiet, keep=False)
+        return _run_in(Path(temp), tills, args.quiet, keep=False, serve=args.serve)
 
 
 def _tills_for(folder: Path) -> list[DemoTill]:
@@ -77,7 +80,7 @@ def _layout_of(capture: Path) -> str:
     return capture.parent.name
 
 
-def _run_in(workdir: Path, tills: list[DemoTill], quiet: bool, keep: bool) -> int:
+def _run_in(workdir: Path, tills: list[DemoTill], quiet: bool, keep: bool, serve: bool) -> int:
     from twisted.internet import defer, task
 
     from bridge.logs import setup_logging
@@ -87,16 +90,72 @@ def _run_in(workdir: Path, tills: list[DemoTill], quiet: bool, keep: bool) -> in
     setup_logging("ERROR")
     result: dict[str, Any] = {}
 
-    def main(reactor: Any) -> defer.Deferred[None]:
-        return defer.ensureDeferred(_demo(reactor, workdir, tills, result, keep))
+    async def demo(reactor: Any) -> None:
+        await _demo(reactor, workdir, tills, result, keep)
+        _report(workdir, tills, result, quiet, keep)
+        if serve and result.get("ok"):
+            await _serve(reactor, workdir)
 
     try:
-        task.react(main)
+        task.react(lambda reactor: defer.ensureDeferred(demo(reactor)))
     except SystemExit as exit_:
         if exit_.code:
             return int(exit_.code)
-    _report(workdir, tills, result, quiet, keep)
     return 0 if result.get("ok") else 1
+
+
+SERVE_PORT = 9100  # where a network till prints: the demo's own till, with --serve
+
+
+async def _serve(reactor: Any, workdir: Path) -> None:
+    """Keep a till open on 127.0.0.1:9100 (generic layout, the same database) for the user's
+    own captures, printing each receipt as it comes, until Ctrl-C."""
+    from dataclasses import replace
+
+    from twisted.internet import defer
+    from twisted.internet.error import CannotListenError
+
+    from bridge.config import TcpConnect, TcpListen, default_config
+    from bridge.daemon import Daemon
+    from drivers.link import LinkOptions
+    from drivers.virtual_printer import VirtualPrinterFactory
+
+    def show(receipt: Any) -> None:
+        print(f"\n{RULE}\nprinted:\n{_text([receipt])}", flush=True)
+
+    printer = VirtualPrinterFactory(None, (), on_receipt=show)
+    port = printer.listen_tcp(reactor)
+    base = default_config(workdir)
+    till = replace(base.tills[0], printer=TcpConnect("127.0.0.1", port.getHost().port))
+    daemon = None
+    for listen in (TcpListen("127.0.0.1", SERVE_PORT), TcpListen("127.0.0.1", 0)):
+        candidate = Daemon(
+            replace(base, tills=(replace(till, listen=listen),)),
+            reactor,
+            link_options=LinkOptions(linger=0.2),
+        )
+        try:
+            await candidate.start()
+        except CannotListenError:
+            print(f"(port {SERVE_PORT} is taken here: using another)")
+            continue
+        daemon = candidate
+        break
+    assert daemon is not None
+    address = daemon.tills["demo"].address
+    print(
+        f"\n{RULE}\nthe demo till listens on {address} (layout generic, the same database)."
+        f"\nPrint your own captures to it, from another terminal:\n"
+        f"    tillbridge send FILE.bin --to {address}\nCtrl-C to stop.",
+        flush=True,
+    )
+
+    async def stop() -> None:
+        await daemon.stop()
+        await port.stopListening()
+
+    reactor.addSystemEventTrigger("before", "shutdown", lambda: defer.ensureDeferred(stop()))
+    await defer.Deferred()  # until Ctrl-C or SIGTERM
 
 
 async def _demo(

@@ -694,3 +694,34 @@ def test_tillbridge_demo_changes_nothing_it_should_not() -> None:
     done = run_tillbridge("demo", "-q", timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert " 0 changed" in done.stdout
+
+
+def test_tillbridge_demo_serve_prints_your_own_captures_until_stopped() -> None:
+    process = subprocess.Popen(
+        tillbridge("demo", "-q", "--serve"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        while not lines or "Ctrl-C to stop." not in lines[-1]:
+            line = process.stdout.readline()
+            assert line, "".join(lines) + process.stderr.read()  # type: ignore[union-attr]
+            lines.append(line)
+        (address,) = {m for line in lines for m in re.findall(r"tcp:127\.0\.0\.1:\d+", line)}
+        sale = str(REPO / "fixtures" / "diner_us" / "sale_card_tip.bin")
+        sent = run_tillbridge("send", sale, "--to", address)
+        assert sent.returncode == 0, sent.stderr
+        while "Loyalty points" not in (line := process.stdout.readline()):
+            assert line, "the receipt was not printed"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0

@@ -26,7 +26,7 @@ from zope.interface import implementer
 
 from bridge.config import Endpoint, TcpConnect, TcpListen, default_config
 from bridge.daemon import Daemon
-from bridge.session import Mode
+from bridge.session import EndOfReceipt, Mode
 from drivers.device_file import DeviceTransport
 from drivers.link import LinkOptions, Pairing
 from drivers.simulated_till import PtyPair, send_tcp
@@ -273,6 +273,8 @@ class TillSpec:
     layout: str = "diner_us"
     mode: Mode = Mode.INJECT
     max_hold_ms: int = 1500
+    end_of_receipt: EndOfReceipt = EndOfReceipt.CUT
+    idle_gap_ms: int = 2000
     printer: Endpoint | None = None  # None: a virtual printer on a free port
     listen: Endpoint | None = None  # None: TCP on a free port
 
@@ -401,6 +403,8 @@ async def start_rig(
                 layout=spec.layout,
                 mode=spec.mode,
                 max_hold_ms=spec.max_hold_ms,
+                end_of_receipt=spec.end_of_receipt,
+                idle_gap_ms=spec.idle_gap_ms,
             )
         )
     config = replace(base, tills=tuple(till_configs))

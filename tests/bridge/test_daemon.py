@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from twisted.internet import defer, reactor, threads
 
 from bridge.config import SerialPortConfig, TcpConnect
-from bridge.session import Mode
+from bridge.session import EndOfReceipt, Mode
 from drivers.simulated_till import PtyPair, send_tcp
 from drivers.virtual_printer import Conditions, VirtualPrinterFactory
 from drivers.virtual_printer.status import real_time_status
@@ -231,6 +231,24 @@ async def test_a_serial_till_whose_device_comes_and_goes_is_served_whenever_it_i
     os.write(again.master, other.data)
     await until(reactor, lambda: len(stream) - first > len(other.data), "the next receipt")
     check_inject(other, bytes(stream[first:]), balances)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_printer_without_cutter_gets_the_message_after_an_idle_gap(
+    rigs: RigMaker,
+) -> None:
+    """end_of_receipt = idle: the till's pause ends the receipt; the message follows it."""
+    rig = await rigs(TillSpec("diner", end_of_receipt=EndOfReceipt.IDLE, idle_gap_ms=300))
+    check = capture("edge/no_cut")  # a diner check that ends with feeds, no cut
+    stream = rig.stream("diner")
+    till = await rig.connect("diner")
+    till.write(check.data)  # and then nothing: the till stays connected, quiet
+    await until(reactor, lambda: b"Claim them" in stream, "the message after the idle gap")
+    printed = bytes(stream)
+    assert printed.startswith(check.data)  # every byte the till sent, first, unchanged
+    assert b"This sale earns 38 points." in printed[len(check.data) :]  # no customer on it
+    till.half_close()
+    await within(reactor, till.lost, "the link to close")
 
 
 # --- 4. status while a receipt is held; 5. the hold bound ---------------------------------------

@@ -93,6 +93,17 @@ async def test_every_capture_prints_byte_exact_or_with_one_message_per_sale(
             assert printed.data == each.data, f"{each.name}: not byte-exact in {mode.value}"
     if mode is Mode.INJECT:
         assert injected == sum(len(c.insertions()) for c in captures()) >= 20
+    if mode is Mode.OBSERVE:
+        # Nothing printed, but every sale awarded, once.
+        expected: dict[str, tuple[CustomerRef, int]] = {}
+        for each in captures():
+            for insertion in each.insertions():
+                if insertion.customer is not None:
+                    points = balances.after(insertion)
+                    expected[insertion.customer.value] = (insertion.customer, points)
+        assert len(expected) >= 4
+        for customer, points in expected.values():
+            await until_balance(rig, customer, points)
 
 
 # --- 2. random streams and chunkings --------------------------------------------------------

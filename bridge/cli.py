@@ -76,7 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     cl = sub.add_parser("claim", help="credit a claim code printed on a receipt to a customer")
     cl.add_argument("code", metavar="CODE", help="the claim code, as printed")
-    cl.add_argument("card", metavar="CARD", help="the customer's card number, phone or loyalty id")
+    cl.add_argument(
+        "card",
+        metavar="CARD",
+        help="the customer's card number, phone or loyalty id: the customer known by it, else a "
+        "card; card:..., phone:... or loyalty_id:... to say which",
+    )
     add_config_option(cl)
     cl.set_defaults(run="bridge.commands.claim:run")
 

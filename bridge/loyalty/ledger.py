@@ -67,8 +67,8 @@ class Ledger:
         """Credit a claim code's points to a customer, once. Raises ``ClaimError`` otherwise."""
         _require_aware(now)
         code = normalise_code(code)
-        customer = _as_customer(card)
         with self._transaction() as conn:
+            customer = _as_customer(conn, card)
             claim = conn.execute(
                 select(ClaimCode).where(ClaimCode.code == code).with_for_update()
             ).one_or_none()
@@ -108,8 +108,8 @@ class Ledger:
 
     def balance(self, customer: CustomerRef | str) -> int:
         """The customer's balance; 0 for a customer never seen."""
-        ref = _as_customer(customer)
         with self._transaction() as conn:
+            ref = _as_customer(conn, customer)
             balance = conn.execute(
                 select(Account.balance)
                 .join(Customer, Customer.id == Account.customer_id)
@@ -237,13 +237,26 @@ def _dialect_insert(dialect: str) -> Callable[..., Any]:
     raise NotImplementedError(f"the ledger supports SQLite and PostgreSQL, not {dialect}")
 
 
-def _as_customer(card: CustomerRef | str) -> CustomerRef:
+def _as_customer(conn: Connection, card: CustomerRef | str) -> CustomerRef:
+    """The customer someone typed: ``card:…``, ``phone:…``, ``loyalty_id:…``, or just the
+    number, which is the customer already known by that number (a shop that identifies
+    customers by phone has them as phones), else a card."""
     if isinstance(card, CustomerRef):
         return card
+    prefix, colon, rest = card.partition(":")
+    kinds = {kind.value: kind for kind in CustomerKind}
+    if colon and prefix.strip().lower() in kinds:
+        kind: CustomerKind | None = kinds[prefix.strip().lower()]
+        card = rest
+    else:
+        kind = None
     value = "".join(card.split()).replace("-", "")
     if not value:
         raise ValueError("an empty card number")
-    return CustomerRef(CustomerKind.CARD, value)
+    if kind is None:
+        known = conn.execute(select(Customer.kind).where(Customer.value == value)).scalars().all()
+        kind = CustomerKind(known[0]) if len(known) == 1 else CustomerKind.CARD
+    return CustomerRef(kind, value)
 
 
 def _receipt_columns_of(entry: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -21,7 +22,7 @@ from bridge.loyalty import (
     UnknownClaimCode,
 )
 from bridge.store import Account, ClaimCode, Customer, LedgerEntry, StoreUnavailable, make_engine
-from parsers.receipt import ReceiptKind
+from parsers.receipt import CustomerKind, CustomerRef, ReceiptKind
 
 from .conftest import ReceiptFactory
 
@@ -222,6 +223,30 @@ def test_a_sale_without_a_customer_gets_a_claim_code_credited_once(
         claim_entry = conn.execute(select(LedgerEntry).where(LedgerEntry.kind == "claim")).one()
     assert claim_entry.receipt_number == "7"
     assert claim_entry.claim_code == printed.claim_code
+
+
+def test_a_claim_typed_as_a_number_goes_to_the_customer_known_by_it(
+    engine: Engine, make_receipt: ReceiptFactory
+) -> None:
+    """A shop that knows its customers by phone: the number typed at the claim is that phone,
+    not a new card; ``card:``/``phone:`` say which when a number is both."""
+    ledger = Ledger(engine)
+    phone = CustomerRef(CustomerKind.PHONE, "601234567")
+    ledger.award(replace(make_receipt(number="1", total="10.00"), customer=phone), RULE, NOW)
+    first = ledger.award(make_receipt(number="2", total="4.00", customer=None), RULE, NOW)
+    second = ledger.award(make_receipt(number="3", total="6.00", customer=None), RULE, NOW)
+    assert first.claim_code and second.claim_code
+    claimed = ledger.claim(first.claim_code, "601 234 567", NOW)
+    assert (claimed.points, claimed.balance) == (4, 14)
+    assert ledger.balance(phone) == 14
+    # Explicitly a card: a card account of its own, even with the same digits.
+    as_card = ledger.claim(second.claim_code, "card:601234567", NOW)
+    assert (as_card.points, as_card.balance) == (6, 6)
+    assert ledger.balance(phone) == 14
+    assert ledger.balance(CustomerRef(CustomerKind.CARD, "601234567")) == 6
+    # Now the digits name two customers: typed bare, they mean a card; the prefix chooses.
+    assert ledger.balance("601234567") == 6
+    assert ledger.balance("phone:601234567") == 14
 
 
 def test_unknown_and_malformed_codes_are_refused(engine: Engine) -> None:

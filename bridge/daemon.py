@@ -109,6 +109,16 @@ class Daemon:
         self.config.journal.parent.mkdir(parents=True, exist_ok=True)
         await self.worker.start()
         await self.desk.start()
+        left = self.inbox.waiting()  # listed before any till prints into it again
+        try:
+            for till in self.config.tills:
+                self.tills[till.name] = self._start_till(till)
+        except Exception:
+            await self.stop()
+            raise
+        log.info("tillbridge running: %d till(s)", len(self.tills))
+        # The tills print meanwhile: a layout still compiling only makes its first receipts
+        # wait (up to their parse deadline), never the till.
         layouts = {t.layout for t in self.config.tills if t.mode is not Mode.PASSTHROUGH}
         for layout in sorted(layouts):
             try:
@@ -121,14 +131,6 @@ class Daemon:
                     exc,
                     self.unread.folder,
                 )
-        left = self.inbox.waiting()  # listed before any till prints into it again
-        try:
-            for till in self.config.tills:
-                self.tills[till.name] = self._start_till(till)
-        except Exception:
-            await self.stop()
-            raise
-        log.info("tillbridge running: %d till(s)", len(self.tills))
         await self._recover_inbox(left)
         # What start-up built (modules, grammars, SQLAlchemy's caches: ~100k objects) lives
         # as long as the daemon. Frozen, a full collection no longer walks it: measured

@@ -88,7 +88,7 @@ class Layout:
 
         Compiled once per file and modification time, so an admin's edit is picked up.
         """
-        path = _resolve(name_or_path)
+        path = resolve_layout(name_or_path)
         key = (path, path.stat().st_mtime_ns)
         layout = _cache.get(key)
         if layout is None:
@@ -124,7 +124,8 @@ class Layout:
         return f"/{value}/{''.join(pattern.flags)}"
 
 
-def _resolve(name_or_path: str | Path) -> Path:
+def resolve_layout(name_or_path: str | Path) -> Path:
+    """The grammar file of a shipped layout name or a path; ``UnknownLayoutError`` if none."""
     text = str(name_or_path)
     if isinstance(name_or_path, Path) or text.endswith(".lark") or "/" in text:
         path = Path(name_or_path)

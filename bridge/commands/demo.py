@@ -92,7 +92,7 @@ def _run_in(workdir: Path, tills: list[DemoTill], quiet: bool, keep: bool, serve
 
     async def demo(reactor: Any) -> None:
         await _demo(reactor, workdir, tills, result, keep)
-        _report(workdir, tills, result, quiet, keep)
+        _report(workdir, tills, result, quiet, keep, serve)
         if serve and result.get("ok"):
             await _serve(reactor, workdir)
 
@@ -337,7 +337,12 @@ def _unread(workdir: Path) -> list[str]:
 
 
 def _report(
-    workdir: Path, tills: list[DemoTill], result: dict[str, Any], quiet: bool, keep: bool
+    workdir: Path,
+    tills: list[DemoTill],
+    result: dict[str, Any],
+    quiet: bool,
+    keep: bool,
+    serve: bool,
 ) -> None:
     printed = injected = exact = broken = 0
     serial = sum(t.serial for t in tills)
@@ -391,6 +396,8 @@ def _report(
     where = workdir / "printed"
     if where.exists():
         print(f"printed receipts (text, HTML, PNG): {where}")
+    if not serve:
+        print("next: `tillbridge demo --serve` for your own captures; docs/running.md for a till")
 
 
 def _compare(original: bytes, printed: bytes) -> tuple[str, int]:

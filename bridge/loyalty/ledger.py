@@ -51,7 +51,7 @@ class Ledger:
         self._insert = _dialect_insert(engine.dialect.name)
 
     def award(self, receipt: Receipt, rule: PointsRule, now: datetime) -> Outcome:
-        """Award a receipt's points once, whatever how often it is sent."""
+        """Award a receipt's points once, however often it is sent."""
         _require_aware(now)
         points = rule.points_for(receipt)
         customer = receipt.customer

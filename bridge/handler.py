@@ -117,6 +117,7 @@ class ReceiptHandler:
     ) -> None:
         self.reactor = reactor
         self.till = till
+        self.log = logging.LoggerAdapter(log, {"till": till})
         self.layout = layout
         self.parser = parser
         self.desk = desk
@@ -178,20 +179,20 @@ class ReceiptHandler:
             if receipt.problems:
                 self._keep_unread(request, f"receipt {receipt.number}: {why_not}")
             else:
-                log.info(
+                self.log.info(
                     "%s: receipt %s: %s; printed unchanged", self.till, receipt.number, why_not
                 )
             return None
         try:
             outcome = await self.desk.award(receipt)
         except Exception as exc:  # e.g. the journal's disk is full
-            log.error("%s: receipt %s not awarded: %s", self.till, receipt.number, exc)
+            self.log.error("%s: receipt %s not awarded: %s", self.till, receipt.number, exc)
             self._keep_unread(request, f"award failed: {type(exc).__name__}: {exc}")
             return None
         if outcome is None:
             return None  # journaled: the balance is not known now, so print nothing
         self.awarded += 1
-        log.info(
+        self.log.info(
             "%s: receipt %s: %d points%s%s%s",
             self.till,
             receipt.number,
@@ -220,7 +221,7 @@ class ReceiptHandler:
         self.unread += 1
         path = self.unread_store.keep(self.till, request.receipt_id, request.raw, why)
         first = why.splitlines()[0]
-        log.warning(
+        self.log.warning(
             "%s: receipt %d printed unchanged, %s%s",
             self.till,
             request.receipt_id,
@@ -228,7 +229,7 @@ class ReceiptHandler:
             f"; raw bytes kept in {path}" if path is not None else "",
         )
         for line in why.splitlines()[1:]:
-            log.info("%s:   %s", self.till, line)
+            self.log.info("%s:   %s", self.till, line)
 
 
 def _safe(name: str) -> str:

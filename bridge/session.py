@@ -160,6 +160,7 @@ class Session:
 
     def __init__(self, config: SessionConfig | None = None) -> None:
         self.config = config if config is not None else SessionConfig()
+        self._log = logging.LoggerAdapter(log, {"till": self.config.till})
         self._tokenizer = Tokenizer()
         self._builder = self._new_builder()
         # Till stream offsets: bytes received, sent on to the printer, covered by events.
@@ -240,7 +241,7 @@ class Session:
             else:
                 # Too late (released at the bound or at close) or unknown: never print it now,
                 # it would land inside a later receipt.
-                log.info(
+                self._log.info(
                     "%s: result for receipt %d comes after its release: not printed",
                     self.config.till,
                     receipt_id,
@@ -260,7 +261,7 @@ class Session:
                 if not hold.resolved and hold.deadline is not None and now >= hold.deadline:
                     hold.resolved = True
                     self.released_unanswered += 1
-                    log.warning(
+                    self._log.warning(
                         "%s: receipt %d not handled within %.3f s: released with no message",
                         self.config.till,
                         hold.receipt_id,
@@ -299,7 +300,7 @@ class Session:
             if not hold.resolved:
                 hold.resolved = True
                 self.released_unanswered += 1
-                log.info(
+                self._log.info(
                     "%s: till closed while receipt %d was held: released with no message",
                     self.config.till,
                     hold.receipt_id,
@@ -415,7 +416,7 @@ class Session:
         idle: bool = False,
     ) -> None:
         if self._skip_receipt:
-            log.warning("%s: receipt after a failure not reported", self.config.till)
+            self._log.warning("%s: receipt after a failure not reported", self.config.till)
             return
         receipt_id = self._next_id
         self._next_id += 1
@@ -426,7 +427,7 @@ class Session:
                 self._holds.append(_Hold(hold_at, receipt_id, deadline, self._line_open))
                 held = True
             else:
-                log.info(
+                self._log.info(
                     "%s: receipt %d ended by bytes already sent on: no message",
                     self.config.till,
                     receipt_id,
@@ -464,7 +465,7 @@ class Session:
             hold.offset = self._received
             return
         hold.resolved = True
-        log.info(
+        self._log.info(
             "%s: the till went on before receipt %d was handled: no message",
             self.config.till,
             hold.receipt_id,
@@ -476,7 +477,7 @@ class Session:
         room = self.config.max_capture_bytes - len(self._capture)
         if len(raw) > room:
             if not self._truncated:
-                log.warning(
+                self._log.warning(
                     "%s: receipt longer than %d bytes: not read, passed through",
                     self.config.till,
                     self.config.max_capture_bytes,
@@ -562,7 +563,7 @@ class Session:
                 break  # it waits on tentative bytes before it, forced below
             hold.resolved = True
             self.released_unanswered += 1
-            log.warning(
+            self._log.warning(
                 "%s: more than %d bytes behind receipt %d: released with no message",
                 self.config.till,
                 limit,
@@ -574,7 +575,7 @@ class Session:
             self._flush(out)
 
     def _fail_open(self, out: bytearray, doing: str) -> None:
-        log.exception(
+        self._log.exception(
             "%s: failure while %s: passing the receipt through unchanged", self.config.till, doing
         )
         # Messages already answered stay out: only the till's bytes, all of them, in order.

@@ -207,6 +207,8 @@ class Pairing:
         self.options = link.options
         self.session = Session(link.session_config)
         self.name = link.session_config.till
+        # Every line about this pairing carries its till as a field (key=value, JSON logs).
+        self.log = logging.LoggerAdapter(log, {"till": self.name})
         self.till: Any = None
         self.printer: Any = None
         self.till_bytes = 0  # from the till, for logs and tests
@@ -235,7 +237,7 @@ class Pairing:
         self.till = transport
         self._till_reading = self._till_writable = True
         set_tcp_options(transport, self.options.till_rcvbuf)
-        log.info("%s: till connected (%s)", self.name, _peer(transport))
+        self.log.info("%s: till connected (%s)", self.name, _peer(transport))
         self._update_reading()  # paused until the printer is up
         self._connect_printer()
 
@@ -261,7 +263,7 @@ class Pairing:
         if not self._till_reading:
             return
         self._till_reading = False
-        log.info("%s: till %s after %d bytes", self.name, how, self.till_bytes)
+        self.log.info("%s: till %s after %d bytes", self.name, how, self.till_bytes)
         if self.printer is None:
             self._finish()
             return
@@ -304,7 +306,7 @@ class Pairing:
         if self._finished:
             return
         if self.persistent and self._till_reading:
-            log.warning(
+            self.log.warning(
                 "%s: printer %s unreachable (%s): retrying in %.1f s",
                 self.name,
                 self.link.printer_connector.description,
@@ -313,7 +315,7 @@ class Pairing:
             )
             self._schedule_retry()
             return
-        log.warning(
+        self.log.warning(
             "%s: printer %s unreachable (%s): closing the till's connection",
             self.name,
             self.link.printer_connector.description,
@@ -336,7 +338,9 @@ class Pairing:
             return
         self.printer = transport
         set_tcp_options(transport)
-        log.info("%s: printer %s connected", self.name, self.link.printer_connector.description)
+        self.log.info(
+            "%s: printer %s connected", self.name, self.link.printer_connector.description
+        )
         # The printer's buffer fills → stop reading the till; the till's fills → stop reading
         # the printer (status replies are tiny, but a stuck till must not grow our memory).
         transport.registerProducer(_Valve(self._printer_paused, self._printer_resumed), True)
@@ -372,7 +376,7 @@ class Pairing:
             self._finish()  # the till's stream is over: nothing more can be delivered
             return
         if self.persistent:
-            log.warning(
+            self.log.warning(
                 "%s: printer %s dropped: till paused, reconnecting",
                 self.name,
                 self.link.printer_connector.description,
@@ -381,7 +385,7 @@ class Pairing:
             self._schedule_retry()
             return
         # As a direct connection would: the printer went away, so does the till's connection.
-        log.warning(
+        self.log.warning(
             "%s: printer %s dropped: closing the till's connection",
             self.name,
             self.link.printer_connector.description,
@@ -423,7 +427,7 @@ class Pairing:
         result = defer.maybeDeferred(self.link.handler, request)
 
         def failed(failure: Failure) -> None:
-            log.error(
+            self.log.error(
                 "%s: handler failed on receipt %d: %s (printed with no message)",
                 self.name,
                 receipt_id,
@@ -434,13 +438,13 @@ class Pairing:
         result.addErrback(failed)
         if request.held:
             result.addCallback(lambda message: self._handled(receipt_id, message))
-        result.addErrback(lambda f: log.error("%s: %s", self.name, f.getTraceback()))
+        result.addErrback(lambda f: self.log.error("%s: %s", self.name, f.getTraceback()))
 
     def _handled(self, receipt_id: int, message: bytes | None) -> None:
         if self._released or self._finished:
             return  # released already: the session would not print it anyway
         if message is not None and not isinstance(message, bytes | bytearray):
-            log.error("%s: handler gave %r, not bytes: no message", self.name, type(message))
+            self.log.error("%s: handler gave %r, not bytes: no message", self.name, type(message))
             message = None
         self._apply(self.session.handled(receipt_id, message, self._now()))
         self._maybe_release()
@@ -548,7 +552,7 @@ class Pairing:
                 self.till.loseConnection()
         self.link.pairings.discard(self)
         self.link.released_unanswered += self.session.released_unanswered
-        log.info(
+        self.log.info(
             "%s: link closed (%d bytes from the till, %d from the printer)",
             self.name,
             self.till_bytes,

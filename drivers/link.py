@@ -73,7 +73,7 @@ class LinkOptions:
     backlog_limit: int = 16 * 1024  # till bytes the session may owe before the till is paused
     # SO_RCVBUF of a TCP till's socket: small, a slow printer slows the till sooner; but each
     # read is at most this big, and reads cost reactor turns. bench/bridge_bench.py, passthrough
-    # against socat: 16 KiB gave 25% of its throughput, 64 KiB 42-60%, 128 KiB 75-98%, for
+    # against socat: 16 KiB gave 25% of its throughput, 64 KiB 42-60%, 128 KiB 75-110%, for
     # about 250 KiB per busy till (kernel buffers, not ours).
     till_rcvbuf: int = 128 * 1024
     linger: float = 1.0  # printer silence after the till's end before the printer side closes

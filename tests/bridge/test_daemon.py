@@ -262,6 +262,29 @@ async def test_a_printer_without_cutter_gets_the_message_after_an_idle_gap(
     await within(reactor, till.lost, "the link to close")
 
 
+@pytest_twisted.ensureDeferred
+async def test_with_end_of_receipt_reset_the_next_esc_at_ends_a_receipt(rigs: RigMaker) -> None:
+    """A till that never cuts but starts each receipt with ESC @: the message goes in before
+    it, and that ESC @ and what follows are the till's, unchanged."""
+    rig = await rigs(TillSpec("diner", end_of_receipt=EndOfReceipt.RESET))
+    check = capture("edge/no_cut")
+    stream = rig.stream("diner")
+    till = await rig.connect("diner")
+    next_receipt = b"\x1b@NEXT\n"
+    till.write(check.data + next_receipt)
+    await until(reactor, lambda: bytes(stream).endswith(next_receipt), "the next receipt's start")
+    printed = bytes(stream)
+    feeds = b"\x1bd\x06"  # the check's last bytes: the feed the printer makes before tearing
+    assert check.data.endswith(feeds)
+    # The till's bytes, with the message where the check's printing ended (before its feed).
+    assert printed.startswith(check.data[: -len(feeds)])
+    assert printed.endswith(feeds + next_receipt)
+    message = printed[len(check.data) - len(feeds) : -len(feeds + next_receipt)]
+    assert b"This sale earns 38 points." in message and b"Claim them" in message
+    till.half_close()
+    await within(reactor, till.lost, "the link to close")
+
+
 # --- 4. status while a receipt is held; 5. the hold bound ---------------------------------------
 
 

@@ -4,8 +4,12 @@
 could not take it: the award was then written to the local journal (fsynced) and is applied,
 once, when the database is back (DESIGN rules 1, 2 and 4).
 
-**One thread.** The ledger's writes queue on one row lock anyway (SQLite has one writer), and
-one thread keeps awards in the order receipts were cut. An award takes a few milliseconds.
+**One thread for awards.** The ledger's writes queue on one row lock anyway (SQLite has one
+writer), and one thread keeps awards in the order receipts were cut. An award takes a few
+milliseconds. Journal replays run on a second thread: after a long outage a replay can take
+seconds, and new awards must not wait behind it (their holds would run out). The two never
+award the same receipt twice: the ledger's key is unique, and the journal keeps entries
+appended while it replays.
 
 **When the database is down** each further award would wait for a connection timeout first,
 and a queue of them would outlast every hold. So after the first ``StoreUnavailable`` the desk
@@ -55,6 +59,7 @@ class AwardsDesk:
         self.journaled = 0  # awards journaled since start, for logs and tests
         self.replayed = 0  # journal entries applied since start
         self._pool = ThreadPool(minthreads=1, maxthreads=1, name="tillbridge-db")
+        self._replays = ThreadPool(minthreads=1, maxthreads=1, name="tillbridge-replay")
         self._retry = task.LoopingCall(self._retry_now)
         self._retry.clock = reactor
         self._started = False
@@ -65,9 +70,15 @@ class AwardsDesk:
         """Start the thread, migrate the database and replay the journal. Never fails: with
         the database down, the desk starts on the journal and keeps retrying."""
         self._pool.start()
+        self._replays.start()
         self._started = True
         d = self._run(self._open)
-        d.addCallback(lambda _: None)
+
+        def opened(up: bool) -> None:
+            if up:
+                self._retry_now()  # a journal left by an earlier run, in the background
+
+        d.addCallback(opened)
         return d
 
     def stop(self) -> defer.Deferred[None]:
@@ -77,11 +88,17 @@ class AwardsDesk:
         self._started = False
         if self._retry.running:
             self._retry.stop()
-        # A last job: when it runs, every award queued before it is done.
-        d = self.in_thread(lambda: None)
+        # A last job on each thread: when both have run, everything queued before is done.
+        d = defer.DeferredList(
+            [
+                self.in_thread(lambda: None),
+                threads.deferToThreadPool(self.reactor, self._replays, lambda: None),
+            ]
+        )
 
         def done(_: object) -> None:
             self._pool.stop()
+            self._replays.stop()
             self.engine.dispose()
 
         d.addBoth(done)
@@ -98,8 +115,16 @@ class AwardsDesk:
         return self.in_thread(lambda: self.ledger.balance(customer))
 
     def replay_now(self) -> defer.Deferred[bool]:
-        """Try the journal now (tests, and the retry loop); True if the store is up after."""
-        return self._run(self._replay)
+        """Try the journal now, on the replay thread (tests, and the retry loop); True if the
+        store is up after."""
+        d = threads.deferToThreadPool(self.reactor, self._replays, self._replay)
+
+        def after(up: bool) -> bool:
+            self._update_retry()
+            return up
+
+        d.addCallback(after)
+        return d
 
     # --- in the thread ----------------------------------------------------------------------
 
@@ -110,7 +135,6 @@ class AwardsDesk:
             log.error("database %s unavailable at start: %s; journaling awards", self._url(), exc)
             return False
         self.store_up = True
-        self._replay()
         return True
 
     def _award(self, receipt: Receipt, at: datetime) -> Outcome | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +11,12 @@ import pytest_twisted
 from twisted.internet import reactor, task
 
 from bridge.awards import AwardsDesk
-from bridge.loyalty import Journal, PointsRule
+from bridge.loyalty import Journal, JournalEntry, PointsRule
 from bridge.store import make_engine
 from parsers.receipt import Receipt
 
 ReceiptFactory = Callable[..., Receipt]
+RULE = PointsRule()
 
 
 async def _until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
@@ -110,3 +112,26 @@ async def test_stop_waits_for_queued_awards(tmp_path: Path, make_receipt: Receip
         desk.award(make_receipt(number=str(number), total="2.00")).addCallback(results.append)
     await desk.stop()
     assert len(results) == 5 and all(r is not None for r in results)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_long_replay_does_not_hold_up_new_awards(
+    tmp_path: Path, make_receipt: ReceiptFactory
+) -> None:
+    """Entries left by an outage replay on their own thread: a sale cut meanwhile is awarded
+    at once, not after them (its hold would run out)."""
+    journal = Journal(tmp_path / "journal.jsonl")
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    for number in range(300):
+        journal.append(JournalEntry(make_receipt(number=f"j{number}", total="1.00"), RULE, at))
+    desk = _desk(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}")
+    await desk.start()  # the database is up: the journal replays in the background
+    try:
+        outcome = await desk.award(make_receipt(number="new", total="5.00", customer="77777777"))
+        assert outcome is not None and outcome.balance == 5
+        assert desk.replayed == 0  # the replay of 300 entries was still going
+        await _until(lambda: desk.replayed == 300)
+        assert await desk.balance("4000123412341234") == 300
+        assert desk.journal.pending() == []
+    finally:
+        await desk.stop()

@@ -22,6 +22,7 @@ A receipt we could not read, or that did not add up, is kept as raw bytes in the
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from datetime import UTC, datetime
@@ -52,17 +53,19 @@ class Parser(Protocol):
 
 
 class RawStore:
-    """Raw receipt bytes kept as files: ``<folder>/<till>/<UTC time>-<id>.bin``."""
+    """Raw receipt bytes kept as files: ``<folder>/<till>/<UTC time>-<n>.bin``, in the order
+    kept (``n`` counts in this process: receipt ids restart with each till connection)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._serial = itertools.count(1)
 
     def keep(self, till: str, receipt_id: int, raw: bytes, why: str | None = None) -> Path | None:
         """Write the capture (and a ``.why`` note beside it); never raises: a full disk is
         logged, and the receipt has printed anyway."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         folder = self.folder / _safe(till)
-        path = folder / f"{stamp}-{receipt_id}.bin"
+        path = folder / f"{stamp}-{next(self._serial):06d}.bin"
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path.write_bytes(raw)

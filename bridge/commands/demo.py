@@ -271,11 +271,6 @@ async def _demo(
             pair.close()
 
 
-async def _with_timeout(reactor: Any, d: Any, seconds: float) -> Any:
-    d.addTimeout(seconds, reactor)
-    return await d
-
-
 async def _until(reactor: Any, condition: Any, seconds: float = 10.0) -> None:
     from twisted.internet import task
 
@@ -367,11 +362,19 @@ def _report(
             if quiet:
                 continue
             name = f"{sent.capture.parent.name}/{sent.capture.name}"
+            status = (
+                f"; {sent.status_replies} status byte{'s' if sent.status_replies > 1 else ''} "
+                "back to the till"
+                if sent.status_replies
+                else ""
+            )
             if verdict == "message":
-                print(f"\n{name}: the till's {len(original)} bytes + {extra} bytes of message")
+                print(
+                    f"\n{name}: the till's {len(original)} bytes + {extra} bytes of message{status}"
+                )
                 print(_indent(sent.text))
             elif verdict == "exact":
-                print(f"{name}: printed byte-exact ({len(original)} bytes)")
+                print(f"{name}: printed byte-exact ({len(original)} bytes{status})")
             else:
                 print(f"{name}: CHANGED: sent {len(original)} bytes, printed {len(sent.printed)}")
     print(f"\n{RULE}\nbalances")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -326,9 +327,28 @@ def _claim_one(daemon: Any) -> list[str]:
     return lines
 
 
-def _unread(workdir: Path) -> list[str]:
-    notes = sorted((workdir / "unread").glob("*/*.why"))
-    return [f"  {n.parent.name}: {n.read_text(encoding='utf-8').splitlines()[0]}" for n in notes]
+def _unread(workdir: Path, tills: list[DemoTill]) -> list[str]:
+    """Each receipt kept unread: the capture it came from (the one its bytes start like, with
+    the capture's own description) and why it was not read."""
+    lines = []
+    for note in sorted((workdir / "unread").glob("*/*.why")):
+        raw = note.with_suffix(".bin").read_bytes()
+        captures = [c for t in tills if t.name == note.parent.name for c in t.captures]
+        source = max(
+            captures, key=lambda c: len(os.path.commonprefix([c.read_bytes(), raw])), default=None
+        )
+        what = note.parent.name
+        if source is not None:
+            what = f"{source.parent.name}/{source.name} ({_description(source)})"
+        lines.append(f"  {what}:\n    {note.read_text(encoding='utf-8').splitlines()[0]}")
+    return lines
+
+
+def _description(capture: Path) -> str:
+    expected = capture.with_suffix(".json")
+    if not expected.exists():
+        return "no description"
+    return str(json.loads(expected.read_text(encoding="utf-8")).get("description", ""))
 
 
 def _report(
@@ -384,7 +404,7 @@ def _report(
     if claims:
         print("claim codes printed (sales with no customer)")
         print("\n".join(claims))
-    unread = _unread(workdir)
+    unread = _unread(workdir, tills)
     if unread:
         print("not read (printed as the till sent them; raw bytes kept to award later)")
         print("\n".join(unread))

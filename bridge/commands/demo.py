@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -334,14 +333,18 @@ def _unread(workdir: Path, tills: list[DemoTill]) -> list[str]:
     for note in sorted((workdir / "unread").glob("*/*.why")):
         raw = note.with_suffix(".bin").read_bytes()
         captures = [c for t in tills if t.name == note.parent.name for c in t.captures]
-        source = max(
-            captures, key=lambda c: len(os.path.commonprefix([c.read_bytes(), raw])), default=None
-        )
+        source = max(captures, key=lambda c: _shared_start(c.read_bytes(), raw), default=None)
         what = note.parent.name
         if source is not None:
             what = f"{source.parent.name}/{source.name} ({_description(source)})"
         lines.append(f"  {what}:\n    {note.read_text(encoding='utf-8').splitlines()[0]}")
     return lines
+
+
+def _shared_start(a: bytes, b: bytes) -> int:
+    """How many bytes ``a`` and ``b`` start with in common."""
+    shorter = min(len(a), len(b))  # zip stops at the shorter one on purpose
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), shorter)
 
 
 def _description(capture: Path) -> str:

@@ -596,6 +596,31 @@ async def test_the_inbox_is_empty_once_receipts_are_handled(rigs: RigMaker, tmp_
     assert len(list((tmp_path / "unread" / "diner").glob("*.bin"))) == 1
 
 
+@pytest_twisted.ensureDeferred
+async def test_an_edited_layout_takes_effect_at_the_next_receipt(
+    rigs: RigMaker, tmp_path: Path
+) -> None:
+    """An admin edits the till's grammar file while the daemon runs: no restart."""
+    grammar = tmp_path / "joes.lark"
+    shipped = (REPO / "parsers" / "grammars" / "diner_us.lark").read_text(encoding="utf-8")
+    grammar.write_text(shipped, encoding="utf-8")
+    rig = await rigs(TillSpec("diner", layout=str(grammar)))
+    sale = capture("diner_us/sale_card_tip")
+    printed = await rig.send("diner", sale.data)
+    check_inject(sale, printed.data, Balances())
+    # A broken edit: the receipt prints as sent and is kept to award later.
+    grammar.write_text(shipped.replace("start:", "start_:", 1), encoding="utf-8")
+    os.utime(grammar, ns=(1, 1))  # a new modification time, even within the same tick
+    other = sale.renumbered("4822", "4898")
+    assert (await rig.send("diner", other.data)).data == other.data
+    assert len(list((tmp_path / "unread" / "diner").glob("*.bin"))) == 1
+    # Mended: read again.
+    grammar.write_text(shipped, encoding="utf-8")
+    os.utime(grammar, ns=(2, 2))
+    again = sale.renumbered("4822", "4899")
+    assert b"Balance: " in (await rig.send("diner", again.data)).data
+
+
 # --- 9. PostgreSQL -----------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tillbridge",
         description="A loyalty bridge between an unmodified till and its ESC/POS printer.",
     )
+    parser.add_argument("--version", action="version", version=f"tillbridge {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("parse", help="read receipt captures and show what they contain")
@@ -95,6 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_option(c)
     c.set_defaults(run="bridge.commands.check_config:run")
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tillbridge")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

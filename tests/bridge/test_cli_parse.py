@@ -108,3 +108,12 @@ def test_real_subprocess(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     (receipt,) = json.loads(result.stdout)
     assert receipt["customer"] == {"kind": "card", "value": "400012345678"}
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from bridge.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("tillbridge 0.")

@@ -168,3 +168,29 @@ def kanji_boundary(raw: bytes, encoding: str) -> int:
     decoder.decode(raw, final=False)
     undecided, _flag = decoder.getstate()
     return len(raw) - len(undecided)
+
+
+def kanji_runs(raw: bytes, encoding: str) -> list[tuple[bytes, str, bool]]:
+    """``raw`` (whole characters, as a Kanji-mode text run is) cut into runs of one-byte and of
+    two-byte characters: ``(bytes, text, two_byte)``. The printer styles the two kinds apart
+    (ESC ! for the first, FS ! for the second)."""
+    source, codec = (_jis_to_euc(raw), "euc_jp") if encoding == "jis" else (raw, encoding)
+    try:
+        decoder = codecs.getincrementaldecoder(codec)("replace")
+    except LookupError:
+        decoder = codecs.getincrementaldecoder("shift_jis")("replace")
+    runs: list[list[object]] = []  # [start, end, text, two_byte]
+    start = 0
+    last = len(source) - 1
+    for end in range(len(source)):
+        text = decoder.decode(source[end : end + 1], final=end == last)
+        if not text:
+            continue
+        two_byte = end - start > 0
+        if runs and runs[-1][3] == two_byte:
+            runs[-1][1] = end + 1
+            runs[-1][2] = str(runs[-1][2]) + text
+        else:
+            runs.append([start, end + 1, text, two_byte])
+        start = end + 1
+    return [(raw[int(a) : int(b)], str(t), bool(d)) for a, b, t, d in runs]

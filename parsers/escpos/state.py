@@ -7,6 +7,16 @@ from dataclasses import dataclass, field
 from parsers.escpos.events import Align, TextStyle
 
 
+@dataclass(frozen=True, slots=True)
+class KanjiStyle:
+    """How Kanji mode prints its two-byte characters (FS !, FS -, FS W); single-byte
+    characters keep the ESC ! / GS ! style."""
+
+    width: int = 1
+    height: int = 1
+    underline: int = 0
+
+
 @dataclass(slots=True)
 class PrinterState:
     """Everything an ESC/POS stream has set that changes how later bytes print.
@@ -22,6 +32,7 @@ class PrinterState:
     line_spacing: int | None = None  # None: the printer's default (ESC 2)
     kanji: bool = False  # FS & / FS .
     kanji_encoding: str = "shift_jis"  # FS C selects the Kanji code system
+    kanji_style: KanjiStyle = field(default_factory=KanjiStyle)
 
     def copy(self) -> PrinterState:
         return PrinterState(
@@ -32,4 +43,5 @@ class PrinterState:
             self.line_spacing,
             self.kanji,
             self.kanji_encoding,
+            self.kanji_style,
         )

@@ -34,8 +34,9 @@ Events, byte by byte:
   ``Unknown`` with a reason starting "truncated".
 
 ``GS D 0`` (BMP graphics) is sized by the BMP's own header, which the command table reads as
-its last arguments. Not covered: Kanji character styles (``FS !``, ``FS -``, ``FS W``) are
-read as commands but do not change ``TextStyle``.
+its last arguments. In Kanji mode a text run comes as runs of one-byte and of two-byte
+characters: the two-byte ones carry the Kanji sizes and underline (``FS !``, ``FS W``,
+``FS -``, kept in ``PrinterState.kanji_style``).
 
 Events are values; equal commands share one event object (treat events as immutable).
 """
@@ -73,7 +74,7 @@ from parsers.escpos.events import (
     TextStyle,
     Unknown,
 )
-from parsers.escpos.state import PrinterState
+from parsers.escpos.state import KanjiStyle, PrinterState
 
 MAX_TEXT_RUN = 4096
 
@@ -177,6 +178,44 @@ def _size(style: TextStyle, n: int) -> TextStyle:  # GS !
     return replace(style, width=(n >> 4) + 1, height=(n & 7) + 1)
 
 
+_KANJI_UNDERLINE = {0: 0, 48: 0, 1: 1, 49: 1, 2: 2, 50: 2}
+
+
+def _kanji_print_mode(state: PrinterState, n: int) -> None:  # FS !
+    state.kanji_style = replace(
+        state.kanji_style,
+        width=2 if n & 4 else 1,
+        height=2 if n & 8 else 1,
+        underline=1 if n & 128 else 0,
+    )
+
+
+def _kanji_underline(state: PrinterState, n: int) -> None:  # FS -
+    if n in _KANJI_UNDERLINE:
+        state.kanji_style = replace(state.kanji_style, underline=_KANJI_UNDERLINE[n])
+
+
+def _kanji_quadruple(state: PrinterState, n: int) -> None:  # FS W
+    size = 2 if n & 1 else 1
+    state.kanji_style = replace(state.kanji_style, width=size, height=size)
+
+
+_KANJI_TEXT_STYLES: dict[tuple[TextStyle, KanjiStyle], TextStyle] = {}
+
+
+def _kanji_text_style(style: TextStyle, kanji: KanjiStyle) -> TextStyle:
+    """The style two-byte characters print in: sizes and underline from FS !, FS W, FS -;
+    the rest (emphasis, reverse, rotation...) as for one-byte characters."""
+    key = (style, kanji)
+    hit = _KANJI_TEXT_STYLES.get(key)
+    if hit is None:
+        if len(_KANJI_TEXT_STYLES) >= 1024:
+            _KANJI_TEXT_STYLES.clear()
+        hit = replace(style, width=kanji.width, height=kanji.height, underline=kanji.underline)
+        _KANJI_TEXT_STYLES[key] = hit
+    return hit
+
+
 def _flag(attribute: str) -> StyleRule:
     return lambda style, n: replace(style, **{attribute: bool(n & 1)})
 
@@ -252,6 +291,9 @@ _EFFECTS: dict[str, Callable[..., None]] = {
     "FS &": _set_kanji(True),
     "FS .": _set_kanji(False),
     "FS C": _set_kanji_code,
+    "FS !": _kanji_print_mode,
+    "FS -": _kanji_underline,
+    "FS W": _kanji_quadruple,
 }
 _DECODING = frozenset(("ESC @", "ESC t", "ESC R", "FS &", "FS .", "FS C"))
 
@@ -389,8 +431,16 @@ class Tokenizer:
                 else:
                     if j - i == MAX_TEXT_RUN:
                         j = i + (codepages.kanji_boundary(buf[i:j], kanji) or MAX_TEXT_RUN)
-                    raw = buf[i:j]
-                    text = codepages.decode_kanji(raw, kanji)
+                    wide = _kanji_text_style(style, state.kanji_style)
+                    for raw, text, two_byte in codepages.kanji_runs(buf[i:j], kanji):
+                        append(Text(raw, text, wide if two_byte else style, align))
+                    i = j
+                    if j < n:
+                        b = buf[j]
+                        if b < 0x20 and b not in prefixes:
+                            append(controls[b])
+                            i += 1
+                    continue
                 append(Text(raw, text, style, align))
                 i = j
                 # Text usually ends at a line feed: take it now rather than loop again.

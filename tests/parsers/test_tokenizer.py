@@ -218,11 +218,52 @@ def test_kanji_mode_decodes_shift_jis_whatever_the_chunking():
     body = "日本語のレシート 合計 1,200円".encode("shift_jis")
     data = FS + b"&" + body + b"\n" + FS + b"." + b"abc\n"
     whole = tokenize(data)
-    assert [e.text for e in only(whole, Text)] == ["日本語のレシート 合計 1,200円", "abc"]
+    # Runs of two-byte and of one-byte characters: the printer styles them apart (FS !, ESC !).
+    assert [e.text for e in only(whole, Text)] == [
+        "日本語のレシート",
+        " ",
+        "合計",
+        " 1,200",
+        "円",
+        "abc",
+    ]
     for cut in range(1, len(data)):
         tokenizer = Tokenizer()
         events = tokenizer.feed(data[:cut]) + tokenizer.feed(data[cut:]) + tokenizer.close()
         assert events == whole
+
+
+def test_kanji_sizes_and_underline_apply_to_two_byte_characters_only():
+    data = (
+        FS
+        + b"&"
+        + FS
+        + b"!\x0c"
+        + FS
+        + b"-\x01"
+        + ESC
+        + b"E\x01"
+        + "合計".encode("shift_jis")
+        + b" 1,200\n"
+        + FS
+        + b"W\x00"
+        + FS
+        + b"-\x00"
+        + "円".encode("shift_jis")
+        + b"\n"
+        + ESC
+        + b"@"
+        + FS
+        + b"&"
+        + "円".encode("shift_jis")
+        + b"\n"
+    )
+    kanji, ascii_, smaller, after_reset = only(tokenize(data), Text)
+    assert (kanji.text, kanji.style.width, kanji.style.height) == ("合計", 2, 2)
+    assert kanji.style.underline == 1 and kanji.style.bold  # ESC E still applies
+    assert (ascii_.text, ascii_.style.width, ascii_.style.underline) == (" 1,200", 1, 0)
+    assert (smaller.style.width, smaller.style.height, smaller.style.underline) == (1, 1, 0)
+    assert (after_reset.style.width, after_reset.style.height) == (1, 1)  # ESC @ resets FS !
 
 
 def test_kanji_run_cut_at_the_maximum_never_splits_a_character():

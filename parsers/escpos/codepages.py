@@ -18,6 +18,7 @@ as EUC-JP after setting the high bit of each byte.
 from __future__ import annotations
 
 import codecs
+import re
 from functools import cache
 
 REPLACEMENT = "\ufffd"
@@ -170,27 +171,33 @@ def kanji_boundary(raw: bytes, encoding: str) -> int:
     return len(raw) - len(undecided)
 
 
+# A two-byte (or four-byte) character in each Kanji code system, as bytes.
+_SJIS_WIDE = rb"[\x81-\x9f\xe0-\xfc][\x40-\x7e\x80-\xfc]"
+_WIDE = {
+    "shift_jis": _SJIS_WIDE,
+    "shift_jis_2004": _SJIS_WIDE,
+    "cp932": _SJIS_WIDE,
+    "gb18030": rb"[\x81-\xfe][\x30-\x39][\x81-\xfe][\x30-\x39]|[\x81-\xfe][\x40-\x7e\x80-\xfe]",
+    "big5": rb"[\x81-\xfe][\x40-\x7e\xa1-\xfe]",
+    "euc_jp": rb"\x8f[\xa1-\xfe][\xa1-\xfe]|[\x8e\xa1-\xfe][\xa1-\xfe]",  # JIS, translated
+}
+_RUNS = {
+    name: re.compile(rb"(?P<wide>(?:%s)+)|(?:(?!%s)[\x00-\xff])+" % (wide, wide))
+    for name, wide in _WIDE.items()
+}
+
+
 def kanji_runs(raw: bytes, encoding: str) -> list[tuple[bytes, str, bool]]:
     """``raw`` (whole characters, as a Kanji-mode text run is) cut into runs of one-byte and of
     two-byte characters: ``(bytes, text, two_byte)``. The printer styles the two kinds apart
     (ESC ! for the first, FS ! for the second)."""
     source, codec = (_jis_to_euc(raw), "euc_jp") if encoding == "jis" else (raw, encoding)
-    try:
-        decoder = codecs.getincrementaldecoder(codec)("replace")
-    except LookupError:
-        decoder = codecs.getincrementaldecoder("shift_jis")("replace")
-    runs: list[list[object]] = []  # [start, end, text, two_byte]
-    start = 0
-    last = len(source) - 1
-    for end in range(len(source)):
-        text = decoder.decode(source[end : end + 1], final=end == last)
-        if not text:
-            continue
-        two_byte = end - start > 0
-        if runs and runs[-1][3] == two_byte:
-            runs[-1][1] = end + 1
-            runs[-1][2] = str(runs[-1][2]) + text
-        else:
-            runs.append([start, end + 1, text, two_byte])
-        start = end + 1
-    return [(raw[int(a) : int(b)], str(t), bool(d)) for a, b, t, d in runs]
+    runs = _RUNS.get(codec, _RUNS["shift_jis"])
+    return [
+        (
+            raw[m.start() : m.end()],
+            decode_kanji(raw[m.start() : m.end()], encoding),
+            bool(m["wide"]),
+        )
+        for m in runs.finditer(source)
+    ]

@@ -31,7 +31,7 @@ from twisted.python.threadpool import ThreadPool
 
 from bridge.loyalty import Journal, JournalEntry, Ledger, Outcome, PointsRule
 from bridge.store import StoreUnavailable, migrate
-from parsers.receipt import Receipt
+from parsers.receipt import CustomerRef, Receipt
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class AwardsDesk:
         at = self.clock()
         return self._run(lambda: self._award(receipt, at))
 
-    def balance(self, customer: str) -> defer.Deferred[int]:
+    def balance(self, customer: CustomerRef | str) -> defer.Deferred[int]:
         return self.in_thread(lambda: self.ledger.balance(customer))
 
     def replay_now(self) -> defer.Deferred[bool]:

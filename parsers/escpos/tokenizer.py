@@ -428,20 +428,13 @@ class Tokenizer:
                         text = raw.decode("ascii")
                     else:
                         text = charmap_decode(raw, "strict", table)[0]
+                    append(Text(raw, text, style, align))
                 else:
                     if j - i == MAX_TEXT_RUN:
                         j = i + (codepages.kanji_boundary(buf[i:j], kanji) or MAX_TEXT_RUN)
                     wide = _kanji_text_style(style, state.kanji_style)
                     for raw, text, two_byte in codepages.kanji_runs(buf[i:j], kanji):
                         append(Text(raw, text, wide if two_byte else style, align))
-                    i = j
-                    if j < n:
-                        b = buf[j]
-                        if b < 0x20 and b not in prefixes:
-                            append(controls[b])
-                            i += 1
-                    continue
-                append(Text(raw, text, style, align))
                 i = j
                 # Text usually ends at a line feed: take it now rather than loop again.
                 if j < n:

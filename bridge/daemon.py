@@ -1,6 +1,6 @@
 """The daemon: the config made into running parts, started and stopped in order.
 
-For each till: a ``TillLink`` (``drivers.link``) with the till's session settings, its
+For each till: a ``TillLink`` (``bridge.link``) with the till's session settings, its
 ``ReceiptHandler`` and its printer side, served on the till side (a TCP listener, or a serial
 port kept open). Shared by all tills: the parse worker (a child process) and the awards desk (one
 database thread, the journal).
@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from twisted.internet import task
-from twisted.internet.interfaces import IListeningPort
 
 from bridge.awards import AwardsDesk
 from bridge.config import (
@@ -37,15 +36,23 @@ from bridge.config import (
     TillConfig,
 )
 from bridge.handler import RawStore, ReceiptHandler
+from bridge.inbox import Inbox
+from bridge.link import (
+    LinkOptions,
+    TcpTillSide,
+    TillLink,
+    serve_serial_from_config,
+    serve_tcp,
+)
 from bridge.loyalty import Journal, PointsRule
 from bridge.parse_worker import ParseWorker
 from bridge.session import Mode
 from bridge.store import make_engine
 from drivers.device_file import DeviceFilePrinter
 from drivers.escpos_out import Message, render_message
-from drivers.link import LinkOptions, PrinterConnector, TillLink
-from drivers.serial_port import SerialPrinter, open_serial_till_from_config
-from drivers.tcp import TcpPrinter, listen_tcp_from_config
+from drivers.serial_port import SerialPrinter
+from drivers.tcp import TcpPrinter
+from drivers.transport import PrinterConnector
 from parsers.escpos.state import PrinterState
 
 log = logging.getLogger(__name__)
@@ -63,7 +70,7 @@ class RunningTill:
     config: TillConfig
     link: TillLink
     handler: ReceiptHandler | None  # None in passthrough mode: receipts are not read
-    listening: IListeningPort | None = None  # a TCP till side
+    listening: TcpTillSide | None = None  # a TCP till side
     serial: Any = None  # a serial till side (SerialPort), while open
     _reopen: task.LoopingCall | None = field(default=None, repr=False)
 
@@ -71,8 +78,7 @@ class RunningTill:
     def address(self) -> str:
         """Where the till side is: ``tcp:HOST:PORT`` (the real port) or ``serial:DEVICE``."""
         if self.listening is not None:
-            host = self.listening.getHost()
-            return f"tcp:{host.host}:{host.port}"
+            return f"tcp:{self.listening.host}:{self.listening.port}"
         return str(self.config.listen)
 
 
@@ -97,7 +103,7 @@ class Daemon:
             retry_interval=retry_interval,
         )
         self.unread = RawStore(config.journal.parent / "unread")
-        self.inbox = RawStore(config.journal.parent / "inbox")
+        self.inbox = Inbox(config.journal.parent / "inbox")
         self.captures = RawStore(config.capture_dir) if config.capture_dir is not None else None
         self.tills: dict[str, RunningTill] = {}
         self._stopping = False
@@ -163,8 +169,9 @@ class Daemon:
         )
 
     async def _recover_inbox(self, left: dict[str, list[Path]]) -> None:
-        """Award the receipts a previous run read but did not get to record (it was killed
-        between the cut and the award). Each is awarded once: the ledger knows its key."""
+        """Award the receipts a previous run had started to read but did not get to record
+        (it was killed meanwhile). Each is awarded once: the ledger knows the keys of those
+        it had recorded."""
         for till_name, paths in left.items():
             running = self.tills.get(till_name)
             for path in paths:
@@ -178,6 +185,8 @@ class Daemon:
                     await running.handler.recover(path)
                 except Exception as exc:
                     log.error("inbox %s: %s; left there for the next start", path, exc)
+                else:
+                    self.inbox.discard(path)
 
     async def stop(self, timeout: float = 15.0) -> None:
         """The graceful stop; see the module docstring.
@@ -236,7 +245,6 @@ class Daemon:
                 profile=profile,
                 max_hold=config.max_hold_ms / 1000,
                 unread=self.unread,
-                inbox=self.inbox,
                 captures=self.captures,
                 claim_url=self.config.loyalty.claim_url,
                 language=config.language,
@@ -247,10 +255,13 @@ class Daemon:
             printer_connector(config.printer, self.reactor),
             self.reactor,
             self.link_options,
+            inbox=self.inbox if handler is not None else None,
+            on_abandoned=handler.abandoned if handler is not None else None,
         )
         running = RunningTill(config, link, handler)
         if isinstance(config.listen, TcpListen):
-            running.listening = listen_tcp_from_config(link, config.listen, self.reactor)
+            listen = config.listen
+            running.listening = serve_tcp(link, listen.host, listen.port, self.reactor)
         elif isinstance(config.listen, SerialPortConfig):
             self._open_serial(running)
             running._reopen = task.LoopingCall(self._open_serial, running)
@@ -276,7 +287,7 @@ class Daemon:
         listen = running.config.listen
         assert isinstance(listen, SerialPortConfig)
         try:
-            running.serial = open_serial_till_from_config(running.link, listen, self.reactor)
+            running.serial = serve_serial_from_config(running.link, listen, self.reactor)
         except Exception as exc:
             running.link.pairings.clear()  # the half-made pairing of the failed open
             log.error(

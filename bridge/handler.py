@@ -1,6 +1,6 @@
 """What the daemon does with each receipt a till prints: read, award, and answer with a message.
 
-The link (``drivers.link``) calls the till's ``ReceiptHandler`` with each ``HandleReceipt`` and
+The link (``bridge.link``) calls the till's ``ReceiptHandler`` with each ``HandleReceipt`` and
 prints the bytes it answers before the held cut (``None``: nothing). The steps:
 
 1. read the receipt's text with the till's layout, in the parse worker, under a deadline
@@ -12,8 +12,9 @@ prints the bytes it answers before the held cut (``None``: nothing). The steps:
    (``drivers.escpos_out``).
 
 Fail open (DESIGN rule 1): any failure on the way answers ``None`` and the receipt prints as the
-till sent it. From the cut until its award is recorded (or journaled), the receipt's raw bytes
-also wait in the *inbox* folder: a daemon killed in between awards them at its next start.
+till sent it. Until its award is recorded (or journaled), the receipt's raw bytes also wait in
+the *inbox* (``bridge.inbox``, written by the link from the receipt's first byte): a daemon
+killed meanwhile awards them at its next start (``recover``).
 
 A receipt we could not read, or that did not add up, is kept as raw bytes in the
 *unread* folder (a ``RawStore``) so that its points can be awarded once the grammar is fixed
@@ -113,7 +114,6 @@ class ReceiptHandler:
         profile: PrinterProfile,
         max_hold: float,
         unread: RawStore,
-        inbox: RawStore,
         captures: RawStore | None = None,
         claim_url: str | None = None,
         language: str = DEFAULT_LANGUAGE,
@@ -127,7 +127,6 @@ class ReceiptHandler:
         self.profile = profile
         self.parse_timeout = max(0.05, max_hold * PARSE_SHARE)
         self.unread_store = unread
-        self.inbox = inbox
         self.captures = captures
         self.claim_url = claim_url
         self.language = language
@@ -147,15 +146,7 @@ class ReceiptHandler:
             return None
         if not request.document.text().strip():
             return None  # a stray feed, a status-only job, a logo: nothing to read
-        # Until its award is recorded (or journaled, or the receipt kept unread), the receipt
-        # waits in the inbox too: if the daemon dies meanwhile, the next start awards it.
-        pending = self.inbox.keep(self.till, request.receipt_id, request.raw)
-        try:
-            outcome = await self.award(request)
-        finally:
-            if pending is not None:
-                # After the message has gone out: removing a file is not free (~0.3 ms).
-                self.reactor.callLater(0, self.inbox.discard, pending)
+        outcome = await self.award(request)
         if outcome is None or not request.held:
             return None  # nothing to say, or observe mode, or its cut had gone on already
         message = award_message(outcome, self.claim_url, self.language)
@@ -207,9 +198,10 @@ class ReceiptHandler:
         return outcome
 
     async def recover(self, path: Path) -> None:
-        """Award a receipt left in the inbox by a daemon that stopped before recording it.
+        """Award the receipts of a stream left in the inbox by a daemon that stopped before
+        recording them (``bridge.inbox``: the file decodes as it printed).
 
-        Exactly once: if its award was recorded after all, the ledger knows its key."""
+        Exactly once: a receipt whose award was recorded after all is known to the ledger."""
         from parsers.document import build_documents
         from parsers.escpos.tokenizer import tokenize
 
@@ -218,7 +210,19 @@ class ReceiptHandler:
             if document.text().strip():
                 request = HandleReceipt(number, document, raw, PrinterState(), held=False)
                 await self.award(request)
-        self.inbox.discard(path)
+
+    def abandoned(self, raw: bytes, why: str) -> None:
+        """A receipt that did not reach the printer whole (the link gave up on it): it earns
+        nothing, and is kept so that it can be awarded by hand if it printed after all."""
+        self.unread += 1
+        path = self.unread_store.keep(self.till, 0, raw, why)
+        self.log.warning(
+            "%s: a receipt of %d bytes not awarded: %s%s",
+            self.till,
+            len(raw),
+            why,
+            f"; raw bytes kept in {path}" if path is not None else "",
+        )
 
     def _keep_unread(self, request: HandleReceipt, why: str) -> None:
         self.unread += 1

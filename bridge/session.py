@@ -198,6 +198,21 @@ class Session:
         """A receipt end is waiting for its handler."""
         return any(not h.resolved and h.deadline is not None for h in self._holds)
 
+    @property
+    def unfinished_receipt(self) -> bytes:
+        """The raw bytes of the receipt under way (since the last receipt end)."""
+        return bytes(self._capture)
+
+    @property
+    def between_receipts(self) -> bool:
+        """Nothing of a receipt is under way or waiting: a clean point to start afresh."""
+        return not self._capture and not self._holds and self._tokenizer.pending == 0
+
+    @property
+    def printer_state(self) -> PrinterState:
+        """The printer state the till's stream has set so far."""
+        return self._tokenizer.state.copy()
+
     def from_till(self, data: bytes, now: float) -> Output:
         if not data:
             return self._output(bytearray(), [])

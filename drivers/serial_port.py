@@ -19,8 +19,6 @@ from twisted.internet import defer
 from twisted.internet.protocol import Protocol as TwistedProtocol
 from twisted.internet.serialport import SerialPort
 
-from drivers.link import TillLink
-
 log = logging.getLogger(__name__)
 
 FLOWS = ("none", "rtscts", "xonxoff", "dsrdtr")
@@ -103,22 +101,14 @@ class SerialPrinter:
         return defer.succeed(port)
 
 
-def open_serial_till(link: TillLink, device: str, reactor: Any, **settings: Any) -> SerialPort:
-    """Serve the till wired to ``device``: one long-lived connection, whose printer side is
-    reconnected with backoff when it drops (the till is not read meanwhile)."""
-    return _open_till(link, device, reactor, serial_options(**settings))
-
-
-def open_serial_till_from_config(
-    link: TillLink, config: _SerialSettings, reactor: Any
+def open_serial(
+    protocol: TwistedProtocol, device: str, reactor: Any, **settings: Any
 ) -> SerialPort:
-    return _open_till(link, config.device, reactor, _options_from(config))
+    """Open ``device`` for ``protocol`` (settings as ``serial_options``)."""
+    return SerialPort(protocol, device, reactor, **serial_options(**settings))
 
 
-def _open_till(link: TillLink, device: str, reactor: Any, options: dict[str, Any]) -> SerialPort:
-    protocol = link.till_protocol(persistent=True)
-    port = SerialPort(protocol, device, reactor, **options)
-    # SerialPort starts reading after connectionMade, undoing the pause that keeps the till
-    # waiting until its printer is up.
-    protocol.pairing.reapply_pause()
-    return port
+def open_serial_from_config(
+    protocol: TwistedProtocol, config: _SerialSettings, reactor: Any
+) -> SerialPort:
+    return SerialPort(protocol, config.device, reactor, **_options_from(config))

@@ -18,10 +18,8 @@ from twisted.internet.endpoints import (
     TCP6ClientEndpoint,
     connectProtocol,
 )
-from twisted.internet.interfaces import IListeningPort, IStreamClientEndpoint
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IStreamClientEndpoint
 from twisted.internet.protocol import Protocol as TwistedProtocol
-
-from drivers.link import TillLink
 
 
 class _HostPort(Protocol):
@@ -66,14 +64,17 @@ class TcpPrinter:
 
 
 def listen_tcp(
-    link: TillLink, host: str, port: int, reactor: Any, backlog: int = 50
+    factory: IProtocolFactory,
+    host: str,
+    port: int,
+    reactor: Any,
+    backlog: int = 50,
+    rcvbuf: int | None = None,
 ) -> IListeningPort:
-    """Listen for tills on ``host:port`` (``port`` 0: any free port, see ``getHost()``)."""
-    listening = reactor.listenTCP(port, link, backlog=backlog, interface=host)
-    # Accepted sockets inherit it, so the till's first window is already small.
-    listening.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, link.options.till_rcvbuf)
+    """Listen on ``host:port`` (``port`` 0: any free port, see ``getHost()``). ``rcvbuf``: the
+    accepted sockets' receive buffer (they inherit it, so the peer's first window is already
+    small)."""
+    listening = reactor.listenTCP(port, factory, backlog=backlog, interface=host)
+    if rcvbuf is not None:
+        listening.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     return listening
-
-
-def listen_tcp_from_config(link: TillLink, config: _HostPort, reactor: Any) -> IListeningPort:
-    return listen_tcp(link, config.host, config.port, reactor)

@@ -69,10 +69,8 @@ def _serve(listen: Any, printer: Any, folder: Path) -> int:
     from twisted.internet import defer, task
 
     from bridge.daemon import printer_connector
+    from bridge.link import TillLink, serve_serial_from_config, serve_tcp
     from bridge.session import Mode, SessionConfig
-    from drivers.link import TillLink
-    from drivers.serial_port import open_serial_till_from_config
-    from drivers.tcp import listen_tcp_from_config
 
     code = 0
 
@@ -87,9 +85,9 @@ def _serve(listen: Any, printer: Any, folder: Path) -> int:
         )
         try:
             if isinstance(listen, TcpListen):
-                listen_tcp_from_config(link, listen, reactor)
+                serve_tcp(link, listen.host, listen.port, reactor)
             elif isinstance(listen, SerialPortConfig):
-                open_serial_till_from_config(link, listen, reactor)
+                serve_serial_from_config(link, listen, reactor)
         except Exception as error:
             print(f"tillbridge capture: cannot listen on {listen}: {error}", file=sys.stderr)
             code = 1

@@ -117,7 +117,7 @@ async def _serve(reactor: Any, workdir: Path) -> None:
 
     from bridge.config import TcpConnect, TcpListen, default_config
     from bridge.daemon import Daemon
-    from drivers.link import LinkOptions
+    from bridge.link import LinkOptions
     from drivers.virtual_printer import VirtualPrinterFactory
 
     def show(receipt: Any) -> None:
@@ -170,7 +170,7 @@ async def _demo(
         default_config,
     )
     from bridge.daemon import Daemon
-    from drivers.link import LinkOptions
+    from bridge.link import LinkOptions
     from drivers.simulated_till import PtyPair, SerialTill, send_tcp
     from drivers.virtual_printer import VirtualPrinterFactory
 

@@ -1,8 +1,10 @@
 """Real databases for the store and ledger tests: a SQLite file, and a PostgreSQL 16 server
-that the suite starts itself (pgserver) once per session and stops at the end."""
+that the suite starts itself (pgserver) once per session and stops at the end. And the link
+tests' recording printer and bridges (helpers in ``link_harness``)."""
 
 from __future__ import annotations
 
+import socket
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,9 +16,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from twisted.internet import reactor
 
 from bridge.store import make_engine, migrate
 from parsers.receipt import CustomerKind, CustomerRef, Receipt, ReceiptKind
+from tests.bridge.link_harness import Bridge, FakePrinter
 
 
 def psycopg_url(uri: str) -> str:
@@ -119,3 +123,28 @@ def make_receipt() -> ReceiptFactory:
         )
 
     return make
+
+
+
+@pytest.fixture
+def printer() -> Iterator[tuple[FakePrinter, int]]:
+    factory = FakePrinter()
+    port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+    port.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    yield factory, port.getHost().port
+    for conn in factory.connections:
+        conn.transport.abortConnection()
+    port.stopListening()
+
+
+@pytest.fixture
+def bridges() -> Iterator[Callable[..., Bridge]]:
+    made: list[Bridge] = []
+
+    def make(*args: Any, **kwargs: Any) -> Bridge:
+        made.append(Bridge(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for bridge in made:
+        bridge.stop()

@@ -26,9 +26,9 @@ from zope.interface import implementer
 
 from bridge.config import Endpoint, TcpConnect, TcpListen, default_config
 from bridge.daemon import Daemon
+from bridge.link import LinkOptions, Pairing
 from bridge.session import EndOfReceipt, Mode
 from drivers.device_file import DeviceTransport
-from drivers.link import LinkOptions, Pairing
 from drivers.simulated_till import PtyPair, send_tcp
 from drivers.virtual_printer import VirtualPrinterFactory
 from fixtures.tills import diner_us

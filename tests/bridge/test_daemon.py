@@ -21,7 +21,7 @@ import pytest
 import pytest_twisted
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from twisted.internet import defer, reactor, threads
+from twisted.internet import defer, error, reactor, threads
 
 from bridge.config import SerialPortConfig, TcpConnect
 from bridge.session import EndOfReceipt, Mode
@@ -424,19 +424,27 @@ async def test_no_printer_listening_closes_the_till_and_the_daemon_serves_when_i
 ) -> None:
     port = free_port()
     rig = await rigs(TillSpec("diner", printer=TcpConnect("127.0.0.1", port)))
+    till_port = rig.till_port("diner")
     sale = capture("diner_us/sale_card_tip")
-    # As with a dead printer: the till's connection is closed, nothing waits.
+    # As with a dead printer: the till's connection ends at once, nothing waits.
     replies = await within(
         reactor,
-        defer.ensureDeferred(send_tcp(reactor, "127.0.0.1", rig.till_port("diner"), sale.data)),
+        defer.ensureDeferred(send_tcp(reactor, "127.0.0.1", till_port, sale.data)),
         "the till's connection to be closed",
     )
     assert replies == b""
     await until(reactor, lambda: rig.pairing("diner") is None, "the pairing to end")
+    # From then on the till side is what a printer that is off is: it refuses connections.
+    with pytest.raises(error.ConnectionRefusedError):
+        await send_tcp(reactor, "127.0.0.1", till_port, sale.data)
     printer = VirtualPrinterFactory(None, (), keep_stream=True, reactor=reactor)
     listening = printer.listen_tcp(reactor, port)
     rig.closers.append(listening.stopListening)
     rig.printers["diner"] = printer
+    side = rig.daemon.tills["diner"].listening
+    assert side is not None
+    await until(reactor, lambda: side.connected, "the till side to accept again", timeout=5)
+    assert rig.till_port("diner") == till_port
     printed = await rig.send("diner", sale.data)
     check_inject(sale, printed.data, Balances())
 

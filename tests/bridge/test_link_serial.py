@@ -18,12 +18,12 @@ from escpos.printer import Serial
 from twisted.internet import reactor, threads
 from twisted.internet.protocol import Protocol
 
+from bridge.link import LinkOptions, TillLink, serve_serial, serve_tcp
 from bridge.session import HandleReceipt, Mode, SessionConfig
 from drivers.device_file import DeviceTransport
-from drivers.link import LinkOptions, TillLink
-from drivers.serial_port import SerialPrinter, open_serial_till, serial_options
-from drivers.tcp import TcpPrinter, listen_tcp
-from tests.drivers.link_harness import (
+from drivers.serial_port import SerialPrinter, serial_options
+from drivers.tcp import TcpPrinter
+from tests.bridge.link_harness import (
     CUT,
     DLE_EOT,
     FIXTURES,
@@ -123,7 +123,7 @@ async def test_serial_till_to_tcp_printer(null_modem: Any, tcp_printer: Any) -> 
     config = SessionConfig(mode=Mode.INJECT, feed_hold=0.5, till="serial")
     seen, handler = links()
     link = TillLink(config, handler, TcpPrinter("127.0.0.1", printer_port, reactor), reactor)
-    port = open_serial_till(link, bridge_side, reactor, baudrate=19200)
+    port = serve_serial(link, bridge_side, reactor, baudrate=19200)
     till = await threads.deferToThread(SerialTill, till_side)
     try:
         assert await threads.deferToThread(till.status) == STATUS
@@ -154,7 +154,7 @@ async def test_serial_till_waits_for_its_printer_and_survives_its_drops(
     options = LinkOptions(backoff_initial=0.1, backoff_max=0.2)
     connector = TcpPrinter("127.0.0.1", printer_port, reactor)
     link = TillLink(config, lambda r: None, connector, reactor, options)
-    port = open_serial_till(link, bridge_side, reactor, baudrate=19200)
+    port = serve_serial(link, bridge_side, reactor, baudrate=19200)
     (pairing,) = link.pairings
     till = await threads.deferToThread(SerialTill, till_side)
     fake = FakePrinter()
@@ -187,7 +187,7 @@ async def test_tcp_till_to_serial_printer(pty_printer: Any) -> None:
     seen, handler = links()
     printer = SerialPrinter(device, reactor, baudrate=38400, parity="none", stopbits=1)
     link = TillLink(config, handler, printer, reactor, LinkOptions(linger=0.1))
-    listening = listen_tcp(link, "127.0.0.1", 0, reactor)
+    listening = serve_tcp(link, "127.0.0.1", 0, reactor)
     port = listening.getHost().port
     try:
         expected = bytearray()

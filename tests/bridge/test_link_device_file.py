@@ -15,11 +15,10 @@ import pytest_twisted
 from twisted.internet import reactor, threads
 from twisted.internet.protocol import Protocol
 
+from bridge.link import LinkOptions, TillLink, serve_tcp
 from bridge.session import HandleReceipt, Mode, SessionConfig
 from drivers.device_file import DeviceFilePrinter, DeviceTransport, open_device
-from drivers.link import LinkOptions, TillLink
-from drivers.tcp import listen_tcp
-from tests.drivers.link_harness import (
+from tests.bridge.link_harness import (
     CUT,
     DLE_EOT,
     FIXTURES,
@@ -50,7 +49,7 @@ def serve(device: str, config: SessionConfig) -> tuple[TillLink, Any, int]:
     link = TillLink(
         config, handler, DeviceFilePrinter(device, reactor), reactor, LinkOptions(linger=0.1)
     )
-    listening = listen_tcp(link, "127.0.0.1", 0, reactor)
+    listening = serve_tcp(link, "127.0.0.1", 0, reactor)
     return link, listening, listening.getHost().port
 
 

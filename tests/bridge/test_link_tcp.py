@@ -16,9 +16,10 @@ import pytest
 import pytest_twisted
 from twisted.internet import defer, task, threads
 
+from bridge.link import LinkOptions, TillLink
 from bridge.session import HandleReceipt, Mode, SessionConfig
-from drivers.link import LinkOptions, TillLink, write_buffer_size
-from tests.drivers.link_harness import (
+from drivers.transport import write_buffer_size
+from tests.bridge.link_harness import (
     CUT,
     DLE_EOT,
     FIXTURES,

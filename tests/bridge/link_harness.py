@@ -14,9 +14,9 @@ from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Factory, Protocol
 from zope.interface import implementer
 
+from bridge.link import LinkOptions, TillLink, serve_tcp
 from bridge.session import HandleReceipt, Session, SessionConfig
-from drivers.link import LinkOptions, TillLink
-from drivers.tcp import TcpPrinter, listen_tcp
+from drivers.tcp import TcpPrinter
 
 FIXTURES = sorted(Path(__file__).resolve().parents[2].glob("fixtures/*/*.bin"))
 ESC, GS, DLE = b"\x1b", b"\x1d", b"\x10"
@@ -100,7 +100,7 @@ class Bridge:
 
         connector = TcpPrinter("127.0.0.1", printer_port, reactor, connect_timeout=2.0)
         self.link = TillLink(config, handler, connector, reactor, options)
-        self.listening = listen_tcp(self.link, "127.0.0.1", 0, reactor)
+        self.listening = serve_tcp(self.link, "127.0.0.1", 0, reactor)
         self.port = self.listening.getHost().port
 
     def stop(self) -> None:

@@ -1,0 +1,118 @@
+"""The inbox: every till stream on disk from its first byte, until its receipts are recorded.
+
+A daemon killed at any moment must leave each receipt it had started to read where the next
+start finds it (DESIGN: nothing lost). So each till connection writes what the till sends to
+``<folder>/<till>/<UTC time>-<n>.stream`` before the bytes go on to the printer, and the file
+is removed once every receipt in it has been awarded, journaled or kept unread. A long-lived
+connection (a serial till) starts a new file between receipts once the current one is large.
+
+A file is itself an ESC/POS capture: it starts with the commands that put a printer in the
+state the stream had when the file began (code page, character set, styles), so it decodes
+as it printed, with the daemon's reader or with ``tillbridge parse``.
+
+Writes are plain ``os.write`` calls, not fsynced: a killed process loses nothing the kernel has
+been given; a power cut can lose the last milliseconds (the journal, which records awards, is
+fsynced).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from drivers.escpos_out import restore_state
+from parsers.escpos.state import PrinterState
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".stream"
+ROTATE_BYTES = 256 * 1024  # a long-lived stream starts a new file past this, between receipts
+
+
+class InboxStream:
+    """One till stream's file. Every method logs and carries on when the disk fails: the
+    receipt prints anyway, and the award is still attempted."""
+
+    def __init__(self, path: Path, fd: int | None) -> None:
+        self.path = path
+        self._fd = fd
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        if self._fd is None:
+            return
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            self.size += len(data)
+        except OSError as exc:
+            log.error("inbox %s: %s: this stream is no longer kept", self.path, exc)
+            self._close()
+
+    def remove(self) -> None:
+        """Every receipt in it is recorded: the file goes."""
+        self._close()
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.error("could not remove %s: %s", self.path, exc)
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+class Inbox:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._serial = itertools.count(1)
+
+    def open(self, till: str, state: PrinterState | None = None) -> InboxStream:
+        """A new file for a till stream that starts in ``state`` (default: a printer just
+        switched on)."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        folder = self.folder / _safe(till)
+        path = folder / f"{stamp}-{os.getpid()}-{next(self._serial):06d}{SUFFIX}"
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        except OSError as exc:
+            log.error("inbox %s: %s: this stream is not kept", path, exc)
+            return InboxStream(path, None)
+        stream = InboxStream(path, fd)
+        prelude = restore_state(state, PrinterState()) if state is not None else b""
+        if prelude:
+            stream.write(prelude)
+        return stream
+
+    def discard(self, path: Path) -> None:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.error("could not remove %s: %s", path, exc)
+
+    def waiting(self) -> dict[str, list[Path]]:
+        """What earlier runs left, by till folder, oldest first (also ``.bin`` files, the
+        per-receipt inbox of earlier versions)."""
+        if not self.folder.is_dir():
+            return {}
+        left: dict[str, list[Path]] = {}
+        for folder in sorted(self.folder.iterdir()):
+            if folder.is_dir():
+                paths = sorted(p for p in folder.iterdir() if p.suffix in (SUFFIX, ".bin"))
+                if paths:
+                    left[folder.name] = paths
+        return left
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "till"

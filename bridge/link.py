@@ -317,6 +317,8 @@ class Pairing:
         if not self._till_reading:
             return
         self._till_reading = False
+        if self.finished:
+            return  # we ended it (a reset): nothing is owed any more
         self.log.info("%s: till %s after %d bytes", self.name, how, self.till_bytes)
         if self.printer is None:
             if self.till_bytes == 0 or not self._started:

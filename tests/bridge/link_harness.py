@@ -40,6 +40,7 @@ class PrinterConn(Protocol):
 
     def connectionMade(self) -> None:
         self.printer.connections.append(self)
+        self.printer.opened.append(reactor.seconds())
         if self.printer.paused:
             self.transport.pauseProducing()
 
@@ -65,12 +66,15 @@ class PrinterConn(Protocol):
         pass
 
     def connectionLost(self, reason: Any = None) -> None:
+        self.printer.lost.append(reactor.seconds())
         self.closed.callback(None)
 
 
 class FakePrinter(Factory):
     def __init__(self) -> None:
         self.connections: list[PrinterConn] = []
+        self.opened: list[float] = []  # when each connection was made and lost (reactor time)
+        self.lost: list[float] = []
         self.paused = False
         self.drop_after: int | None = None
 
@@ -93,13 +97,21 @@ class Bridge:
         options: LinkOptions | None = None,
     ) -> None:
         self.requests: list[HandleReceipt] = []
+        self.abandoned: list[tuple[bytes, str]] = []  # receipts the link gave up on
 
         def handler(request: HandleReceipt) -> Any:
             self.requests.append(request)
             return answer(request) if answer is not None else None
 
         connector = TcpPrinter("127.0.0.1", printer_port, reactor, connect_timeout=2.0)
-        self.link = TillLink(config, handler, connector, reactor, options)
+        self.link = TillLink(
+            config,
+            handler,
+            connector,
+            reactor,
+            options,
+            on_abandoned=lambda raw, why: self.abandoned.append((raw, why)),
+        )
         self.listening = serve_tcp(self.link, "127.0.0.1", 0, reactor)
         self.port = self.listening.getHost().port
 
@@ -137,6 +149,20 @@ def raw_till(port: int) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
+
+
+def read_outcome(sock: socket.socket) -> tuple[bytes, str]:
+    """What the till reads, and how its connection ended: "closed" (a normal close: the
+    till counts its job printed) or "reset" (a failure it can see)."""
+    got = bytearray()
+    try:
+        while chunk := sock.recv(4096):
+            got += chunk
+    except ConnectionResetError:
+        return bytes(got), "reset"
+    finally:
+        sock.close()
+    return bytes(got), "closed"
 
 
 def read_to_end(sock: socket.socket) -> bytes:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import pytest_twisted
-from twisted.internet import defer, task, threads
+from twisted.internet import defer, reactor, task, threads
 
 from bridge.link import LinkOptions, TillLink
 from bridge.session import HandleReceipt, Mode, SessionConfig
@@ -25,10 +25,12 @@ from tests.bridge.link_harness import (
     FIXTURES,
     SALE,
     STATUS,
+    FakePrinter,
     M,
     escpos_till,
     later,
     raw_till,
+    read_outcome,
     read_to_end,
     reference,
     sleep,
@@ -329,3 +331,107 @@ async def test_held_receipt_with_a_flood_behind_it_pauses_the_till(
     assert fake.received == data
     assert watch.backlog <= options.backlog_limit + 64 * 1024
     assert watch.printer_buffer <= 192 * 1024
+
+
+# --- truth to the till (issue 7) -------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_printer_reset_mid_receipt_resets_the_till_and_the_receipt_earns_nothing(
+    printer: Any, bridges: Any
+) -> None:
+    fake, printer_port = printer
+    fake.drop_after = len(SALE) // 2  # the printer resets (abortConnection) half-way
+    bridge = bridges(printer_port, SessionConfig(till="t"), answer=lambda r: M)
+    sock = raw_till(bridge.port)
+    sock.settimeout(3)
+    sock.sendall(SALE)  # no cut yet: the receipt is under way
+    # Directly, the till would get the printer's reset; through the bridge, the same.
+    assert await threads.deferToThread(read_outcome, sock) == (b"", "reset")
+    await until(lambda: not bridge.link.pairings)
+    assert bridge.requests == []  # never read as a receipt: it did not print whole
+    ((raw, why),) = bridge.abandoned
+    assert raw == SALE
+    assert "printer dropped" in why
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_printer_that_stops_reading_keeps_the_till_waiting_then_it_closes_normally(
+    printer: Any, bridges: Any
+) -> None:
+    fake, printer_port = printer
+    fake.paused = True  # paper out: the printer reads nothing until told
+    bridge = bridges(printer_port, SessionConfig(mode=Mode.PASSTHROUGH, till="t"))
+    data = os.urandom(1 << 20)
+    sock = raw_till(bridge.port)
+    sock.settimeout(30)
+    outcome: list[tuple[bytes, str]] = []
+
+    def till() -> None:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)  # done: now wait for the printer to finish
+        outcome.append(read_outcome(sock))
+
+    job = threads.deferToThread(till)
+    await sleep(2.0)
+    assert outcome == []  # still waiting, as with the printer wired straight to it
+    await until(lambda: bool(fake.connections))
+    fake.connections[0].transport.resumeProducing()
+    await job
+    assert [how for _, how in outcome] == ["closed"]  # (random data asks for status too)
+    assert fake.received == data  # a normal close: every byte reached the printer
+
+
+@pytest_twisted.ensureDeferred
+async def test_connections_of_one_till_reach_the_printer_one_at_a_time_in_order(
+    printer: Any, bridges: Any
+) -> None:
+    fake, printer_port = printer
+    # A handler slow enough that the second connection arrives while the first is held.
+    bridge = bridges(printer_port, SessionConfig(till="t"), answer=lambda r: later(0.2, M))
+    first, second = SALE.replace(b"ACME", b"FIRST") + CUT, SALE.replace(b"ACME", b"SECND") + CUT
+    socks = [raw_till(bridge.port), raw_till(bridge.port)]
+    for sock, data in zip(socks, (first, second), strict=True):
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+    outcomes = await defer.gatherResults(
+        [threads.deferToThread(read_outcome, sock) for sock in socks]
+    )
+    assert [how for _, how in outcomes] == ["closed", "closed"]
+    await until(lambda: len(fake.lost) == 2)
+    config = SessionConfig(till="t")
+    assert [bytes(c.received) for c in fake.connections] == [
+        reference(first, config, M),
+        reference(second, config, M),
+    ]
+    # One printer connection at a time: the second opened after the first had closed.
+    assert fake.opened[1] >= fake.lost[0]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_till_side_refuses_while_its_printer_is_down_and_accepts_when_it_is_back(
+    bridges: Any,
+) -> None:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    printer_port = probe.getsockname()[1]
+    probe.close()
+    options = LinkOptions(backoff_initial=0.1, backoff_max=0.2)
+    bridge = bridges(printer_port, SessionConfig(till="t"), options=options)
+    sock = raw_till(bridge.port)
+    sock.sendall(SALE)
+    assert (await threads.deferToThread(read_outcome, sock))[1] == "reset"
+    await until(lambda: bridge.listening.refusing, what="the till side to refuse")
+    with pytest.raises(ConnectionRefusedError):
+        raw_till(bridge.port)
+    fake = FakePrinter()
+    port = reactor.listenTCP(printer_port, fake, interface="127.0.0.1")
+    try:
+        await until(lambda: bridge.listening.connected, what="the till side to accept again")
+        sock = raw_till(bridge.port)
+        sock.sendall(SALE + CUT)
+        sock.shutdown(socket.SHUT_WR)
+        assert (await threads.deferToThread(read_outcome, sock))[1] == "closed"
+        await until(lambda: fake.received == SALE + CUT, what="the receipt at the printer")
+    finally:
+        port.stopListening()

@@ -212,8 +212,10 @@ class Daemon:
             for till in self.tills.values():
                 for pairing in list(till.link.pairings):
                     quiet = now - pairing.till_last_data >= STOP_QUIET
+                    # A connection waiting its turn is served first: its receipt is in flight.
                     if pairing.till_reading and (
-                        now >= deadline or (quiet and not pairing.session.holding)
+                        now >= deadline
+                        or (pairing.started and quiet and not pairing.session.holding)
                     ):
                         pairing.till_ended("stopping")
             if now >= deadline + STOP_GRACE:

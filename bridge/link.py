@@ -137,6 +137,7 @@ class TillLink(Factory):
         self.pairings: set[Pairing] = set()
         self._serving: Pairing | None = None  # the one pairing the printer is serving
         self._waiting: deque[Pairing] = deque()  # till connections in the order they came
+        self._closing = False
         # For the daemon's stats: connections (or serial opens) served, and receipt ends the
         # sessions let go with no message (past max_hold, or too much waiting behind them).
         self.connections = 0
@@ -154,9 +155,9 @@ class TillLink(Factory):
         return TillProtocol(pairing)
 
     def close_all(self) -> None:
-        """Daemon shutdown: end every pairing as if its till had closed."""
-        for pairing in list(self._waiting) + [p for p in self.pairings if p is self._serving]:
-            pairing.shutdown()
+        """Daemon shutdown: end every pairing as if its till had closed; those still waiting
+        for their turn are reset (nothing of theirs was read)."""
+        self._closing = True
         for pairing in list(self.pairings):
             pairing.shutdown()
 
@@ -176,7 +177,7 @@ class TillLink(Factory):
         self._next()
 
     def _next(self) -> None:
-        while self._serving is None and self._waiting:
+        while self._serving is None and self._waiting and not self._closing:
             pairing = self._waiting.popleft()
             if pairing.finished:
                 continue
@@ -282,7 +283,8 @@ class Pairing:
         if self.finished:
             return
         self._started = True
-        if self.link.inbox is not None and self.link.session_config.mode.value != "passthrough":
+        self.till_last_data = self._now()  # quiet from now on, not since it connected
+        if self.link.inbox is not None:
             self._inbox = self.link.inbox.open(self.name)
         self._connect_printer()
 
@@ -308,6 +310,11 @@ class Pairing:
         self._apply(self.session.from_till(data, now))
 
     @property
+    def started(self) -> bool:
+        """Its turn with the printer has come (it is not waiting behind another)."""
+        return self._started
+
+    @property
     def till_reading(self) -> bool:
         """The till's stream has not ended (it may still send)."""
         return self._till_reading
@@ -321,7 +328,9 @@ class Pairing:
             return  # we ended it (a reset): nothing is owed any more
         self.log.info("%s: till %s after %d bytes", self.name, how, self.till_bytes)
         if self.printer is None:
-            if self.till_bytes == 0 or not self._started:
+            if not self._started:
+                self._finish(abort_till=True)  # never read: it did not reach the printer
+            elif self.till_bytes == 0:
                 self._finish()  # nothing was owed
             else:
                 self._abandon("the till's stream ended while its printer was away")

@@ -274,6 +274,8 @@ class Pairing:
         self.till = transport
         self._till_reading = self._till_writable = True
         set_tcp_options(transport, self.options.till_rcvbuf)
+        # Armed from the start: whatever it sends is owed the moment it arrives.
+        self._arm_reset()
         self.log.info("%s: till connected (%s)", self.name, _peer(transport))
         self._update_reading()  # paused until its turn with the printer, and the printer is up
         self.link._queue(self)

@@ -14,6 +14,7 @@ from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Factory, Protocol
 from zope.interface import implementer
 
+from bridge.inbox import Inbox
 from bridge.link import LinkOptions, TillLink, serve_tcp
 from bridge.session import HandleReceipt, Session, SessionConfig
 from drivers.tcp import TcpPrinter
@@ -95,6 +96,7 @@ class Bridge:
         config: SessionConfig,
         answer: Callable[[HandleReceipt], Any] | None = None,
         options: LinkOptions | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self.requests: list[HandleReceipt] = []
         self.abandoned: list[tuple[bytes, str]] = []  # receipts the link gave up on
@@ -110,6 +112,7 @@ class Bridge:
             connector,
             reactor,
             options,
+            inbox=inbox,
             on_abandoned=lambda raw, why: self.abandoned.append((raw, why)),
         )
         self.listening = serve_tcp(self.link, "127.0.0.1", 0, reactor)

@@ -10,18 +10,21 @@ import socket
 import struct
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_twisted
 from twisted.internet import defer, reactor, task, threads
 
+from bridge.inbox import Inbox
 from bridge.link import LinkOptions, TillLink
 from bridge.session import HandleReceipt, Mode, SessionConfig
 from drivers.transport import write_buffer_size
 from tests.bridge.link_harness import (
     CUT,
     DLE_EOT,
+    ESC,
     FIXTURES,
     SALE,
     STATUS,
@@ -435,3 +438,32 @@ async def test_a_till_side_refuses_while_its_printer_is_down_and_accepts_when_it
         await until(lambda: fake.received == SALE + CUT, what="the receipt at the printer")
     finally:
         port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_every_till_byte_is_in_the_inbox_before_the_printer_gets_it_until_handled(
+    printer: Any, bridges: Any, tmp_path: Path
+) -> None:
+    fake, printer_port = printer
+    answers: list[defer.Deferred[Any]] = []
+
+    def answer(request: HandleReceipt) -> defer.Deferred[Any]:
+        answers.append(defer.Deferred())
+        return answers[-1]
+
+    inbox = Inbox(tmp_path / "inbox")
+    bridge = bridges(printer_port, SessionConfig(till="t"), answer=answer, inbox=inbox)
+    sock = raw_till(bridge.port)
+    code_page = ESC + b"t\x13"  # PC858, set before the receipt: the inbox must decode with it
+    sock.sendall(code_page + SALE)
+    await until(lambda: fake.received.endswith(b"TOTAL      3.10\n"), what="the receipt's text")
+    (stream,) = inbox.waiting()["t"]
+    assert stream.read_bytes() == code_page + SALE  # on disk, from the first byte
+    sock.sendall(CUT)
+    sock.shutdown(socket.SHUT_WR)
+    await until(lambda: bool(answers), what="the receipt to be handed over")
+    assert stream.exists()  # not handled yet: a kill now would leave it for the next start
+    answers[0].callback(None)
+    await threads.deferToThread(read_outcome, sock)
+    await until(lambda: not bridge.link.pairings)
+    assert inbox.waiting() == {}

@@ -60,12 +60,12 @@ class Plan:
     idle_tills: int
     busy_tills: int
     busy_seconds: float
-    fleet_tills: int
+    fleet_sizes: tuple[int, ...]  # one fleet run per size: tills printing a sale a second
     fleet_seconds: int
 
 
-FULL = Plan(50_000_000, 3, 5_000_000, 2000, 300, 100, 10, 3.0, 100, 20)
-QUICK = Plan(10_000_000, 1, 1_000_000, 300, 40, 100, 10, 1.0, 100, 5)
+FULL = Plan(50_000_000, 3, 5_000_000, 2000, 300, 100, 10, 3.0, (100, 200, 400), 20)
+QUICK = Plan(10_000_000, 1, 1_000_000, 300, 40, 100, 10, 1.0, (100,), 5)
 
 
 @dataclass
@@ -363,16 +363,24 @@ def settle() -> None:
 
 
 def fleet_section(bench: Bench) -> list[Row]:
+    rows: list[Row] = []
+    for size in bench.plan.fleet_sizes:
+        rows += fleet_run(bench, size)
+    return rows
+
+
+def fleet_run(bench: Bench, fleet_tills: int) -> list[Row]:
     plan = bench.plan
     if bench.ports.get("tillbridge") is None:
-        return [row("100 tills", ("-", "-", bench.why_not.get("tillbridge", "n/a")))]
+        return [row(f"{fleet_tills} tills", ("-", "-", bench.why_not.get("tillbridge", "n/a")))]
     if bench.daemon is not None:
         # One daemon at a time, so the CPU figure is this one's alone.
         bench.children.stop(bench.daemon)
-    progress(f"{plan.fleet_tills} tills, one sale a second each, for {plan.fleet_seconds} s")
-    folder = bench.folder / "fleet"
+        bench.daemon = None
+    progress(f"{fleet_tills} tills, one sale a second each, for {plan.fleet_seconds} s")
+    folder = bench.folder / f"fleet{fleet_tills}"
     folder.mkdir()
-    ports = free_ports(plan.fleet_tills)
+    ports = free_ports(fleet_tills)
     config = write_config(
         folder,
         [Till(f"till{i:03d}", port, "inject") for i, port in enumerate(ports)],
@@ -381,13 +389,14 @@ def fleet_section(bench: Bench) -> list[Row]:
     check_config(config)
     daemon = start_daemon(bench.children, config, ports, folder / "tillbridge.log")
     settle()
-    first = bench.numbers(plan.fleet_tills * plan.fleet_seconds).start
+    first = bench.numbers(fleet_tills * plan.fleet_seconds).start
     mark = bench.sink.mark()
     tree = process_tree(daemon.pid)
     cpu_before, wall_before = cpu_seconds(tree), time.monotonic()
     result = tills.run_fleet(ports, plan.fleet_seconds, first)
     tree = process_tree(daemon.pid)
     cpu = (cpu_seconds(tree) - cpu_before) / (time.monotonic() - wall_before) * 100
+    bench.children.stop(daemon)  # the next fleet's CPU figure is its own
     cuts = {e["tag"]: e for e in bench.sink.since(mark, "cut")}
     latencies: list[float] = []
     no_message = past_bound = lost = 0
@@ -400,8 +409,8 @@ def fleet_section(bench: Bench) -> list[Row]:
         latencies.append(latency)
         no_message += "Balance" not in cut["markers"]
         past_bound += latency >= HOLD_BOUND_MS
-    total = plan.fleet_tills * plan.fleet_seconds
-    label = f"{plan.fleet_tills} tills × {plan.fleet_seconds} receipts (inject)"
+    total = fleet_tills * plan.fleet_seconds
+    label = f"{fleet_tills} tills × {plan.fleet_seconds} receipts (inject)"
     figures = (
         f"p50 {percentile(latencies, 0.5):.1f} / p99 {percentile(latencies, 0.99):.1f} / "
         f"max {max(latencies):.1f}"
@@ -419,7 +428,7 @@ def fleet_section(bench: Bench) -> list[Row]:
         row("  daemon CPU % (of one core)", ("-", "-", f"{cpu:.0f}")),
     ]
     bench.notes.append(
-        f"fleet: {plan.fleet_tills} [[tills]] tables, one listener each, all printing to the "
+        f"fleet: {fleet_tills} [[tills]] tables, one listener each, all printing to the "
         f"sink; each till prints the sale receipt once a second (tills staggered over the "
         f"second), one connection per receipt; {len(result.sent)} of {total} sent, {lost} cuts "
         f"not seen, {result.late_starts} late starts, {len(result.failures)} failures"

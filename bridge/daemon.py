@@ -36,9 +36,10 @@ from bridge.config import (
     TcpListen,
     TillConfig,
 )
-from bridge.handler import RawStore, ReceiptHandler
+from bridge.handler import ReceiptHandler
 from bridge.loyalty import Journal, PointsRule
 from bridge.parse_worker import ParseWorker
+from bridge.raw_store import RawStore
 from bridge.session import Mode
 from bridge.store import make_engine
 from drivers.device_file import DeviceFilePrinter

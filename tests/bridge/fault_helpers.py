@@ -34,20 +34,18 @@ def small_tmpfs(folder: Path, size: str = "64k") -> Iterator[Path]:
 
 
 def fill(folder: Path) -> Path:
-    """Write a filler file until the disk says it is full; returns the filler."""
+    """Write a filler file until the disk says it is full, to the last byte; returns it."""
     filler = folder / "filler"
-    with open(filler, "wb") as out:
-        chunk = b"\0" * 4096
-        try:
-            while True:
-                out.write(chunk)
-                out.flush()
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC, exc
-    with contextlib.suppress(OSError), open(filler, "ab") as out:
-        while True:  # the last few bytes too, so that even a short line does not fit
-            out.write(b"\0")
-            out.flush()
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        for size in (65536, 4096, 1):  # big steps first, then what is left
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+    finally:
+        os.close(fd)
     return filler
 
 

@@ -171,8 +171,9 @@ class ReceiptHandler:
         self.inbox.discard(path)
 
     def _keep_unread(self, request: HandleReceipt, why: str) -> None:
-        self.unread += 1
         path = self.unread_store.keep(self.till, request.receipt_id, request.raw, why)
+        if path is not None:  # only a file really written counts as kept
+            self.unread += 1
         first = why.splitlines()[0]
         self.log.warning(
             "%s: receipt %d printed unchanged, %s%s",

@@ -1,35 +1,57 @@
-"""Raw receipt bytes kept as files: the inbox, the unread folder, the captures."""
+"""Raw receipt bytes kept as files: the inbox, the unread folder, the captures.
+
+A file is there whole or not at all: it is written under a temporary name (a dot file, which
+``waiting`` never lists) and renamed into place, and a write the disk refuses removes what it
+wrote. Everything is owner-only (files 0600, folders 0700, whatever the umask): receipts carry
+card numbers and phones.
+
+With ``max_bytes`` (the unread folder: ``unread_max_mb``) the oldest captures, with their
+``.why`` notes, are removed once the folder grows past it, each removal logged.
+"""
 
 from __future__ import annotations
 
 import itertools
 import logging
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+
 
 class RawStore:
     """Raw receipt bytes kept as files: ``<folder>/<till>/<UTC time>-<n>.bin``, in the order
     kept (``n`` counts in this process: receipt ids restart with each till connection)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, max_bytes: int | None = None) -> None:
         self.folder = folder
+        self.max_bytes = max_bytes
+        self.pruned = 0  # captures removed to stay under max_bytes, for logs and tests
         self._serial = itertools.count(1)
+        self._size: int | None = None  # bytes kept, counted at the first keep; None: not yet
 
     def keep(self, till: str, receipt_id: int, raw: bytes, why: str | None = None) -> Path | None:
         """Write the capture (and a ``.why`` note beside it); never raises: a full disk is
-        logged, and the receipt has printed anyway."""
+        logged, nothing partial is left, and None says nothing was kept (the receipt has
+        printed anyway)."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         folder = self.folder / _safe(till)
         path = folder / f"{stamp}-{next(self._serial):06d}.bin"
+        note = path.with_suffix(".why")
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(raw)
+            _make_folders(folder)
             if why is not None:
-                path.with_suffix(".why").write_text(why + "\n", encoding="utf-8")
+                _write_whole(note, (why + "\n").encode("utf-8"))
+            try:
+                _write_whole(path, raw)
+            except OSError:
+                note.unlink(missing_ok=True)
+                raise
         except OSError as exc:
             log.error(
                 "%s: could not keep receipt %d's %d raw bytes in %s: %s",
@@ -40,6 +62,8 @@ class RawStore:
                 exc,
             )
             return None
+        if self.max_bytes is not None:
+            self._count(len(raw) + (len(why.encode("utf-8")) + 1 if why is not None else 0))
         return path
 
     def discard(self, path: Path) -> None:
@@ -57,6 +81,89 @@ class RawStore:
             for folder in sorted(self.folder.iterdir())
             if folder.is_dir()
         }
+
+    # --- the size cap ---------------------------------------------------------------------
+
+    def _count(self, added: int) -> None:
+        if self._size is None:
+            self._size = sum(size for _, size in self._files())  # includes the new one
+        else:
+            self._size += added
+        if self.max_bytes is not None and self._size > self.max_bytes:
+            self._prune(self.max_bytes)
+
+    def _files(self) -> list[tuple[Path, int]]:
+        """Every file kept, with its size, oldest first (names start with the UTC time)."""
+        found: list[tuple[Path, int]] = []
+        for folder in self.folder.iterdir() if self.folder.is_dir() else ():
+            if not folder.is_dir():
+                continue
+            for entry in os.scandir(folder):
+                if entry.is_file() and not entry.name.startswith("."):
+                    found.append((Path(entry.path), entry.stat().st_size))
+        return sorted(found, key=lambda item: (item[0].name, item[0].parent.name))
+
+    def _prune(self, limit: int) -> None:
+        # Counted afresh: files removed by hand (``tillbridge award``) are no longer there.
+        files = self._files()
+        total = sum(size for _, size in files)
+        captures = [path for path, _ in files if path.suffix == ".bin"]
+        sizes = dict(files)
+        newest = captures[-1] if captures else None
+        for path in captures:
+            if total <= limit or path == newest:  # the one just kept stays
+                break
+            note = path.with_suffix(".why")
+            freed = sizes.get(path, 0) + sizes.get(note, 0)
+            try:
+                path.unlink(missing_ok=True)
+                note.unlink(missing_ok=True)
+            except OSError as exc:
+                log.error("could not prune %s: %s", path, exc)
+                break
+            total -= freed
+            self.pruned += 1
+            log.warning(
+                "%s is past its size cap (%d MB): removed the oldest capture %s (%d bytes)",
+                self.folder,
+                limit // 2**20,
+                path,
+                freed,
+            )
+        self._size = total
+
+
+def _make_folders(folder: Path) -> None:
+    """``folder`` and any missing parents, each made owner-only; existing ones untouched."""
+    missing: list[Path] = []
+    at = folder
+    while not at.is_dir():
+        missing.append(at)
+        at = at.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=FOLDER_MODE)
+        except FileExistsError:
+            continue  # made meanwhile by another keep
+        os.chmod(path, FOLDER_MODE)  # mkdir's mode passes through the umask
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """``path`` holding ``data``, or (on any failure) no trace of the attempt."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        try:
+            os.fchmod(fd, FILE_MODE)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _safe(name: str) -> str:

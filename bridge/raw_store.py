@@ -15,6 +15,7 @@ import itertools
 import logging
 import os
 import re
+from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,7 +34,8 @@ class RawStore:
         self.max_bytes = max_bytes
         self.pruned = 0  # captures removed to stay under max_bytes, for logs and tests
         self._serial = itertools.count(1)
-        self._size: int | None = None  # bytes kept, counted at the first keep; None: not yet
+        self._kept: deque[tuple[Path, int]] | None = None  # with max_bytes: oldest first
+        self._size = 0  # bytes in _kept
 
     def keep(self, till: str, receipt_id: int, raw: bytes, why: str | None = None) -> Path | None:
         """Write the capture (and a ``.why`` note beside it); never raises: a full disk is
@@ -63,7 +65,7 @@ class RawStore:
             )
             return None
         if self.max_bytes is not None:
-            self._count(len(raw) + (len(why.encode("utf-8")) + 1 if why is not None else 0))
+            self._count(path, len(raw) + (len(why.encode("utf-8")) + 1 if why is not None else 0))
         return path
 
     def discard(self, path: Path) -> None:
@@ -84,53 +86,52 @@ class RawStore:
 
     # --- the size cap ---------------------------------------------------------------------
 
-    def _count(self, added: int) -> None:
-        if self._size is None:
-            self._size = sum(size for _, size in self._files())  # includes the new one
+    def _count(self, path: Path, size: int) -> None:
+        """Note a capture just kept, and prune past the cap. The folder is listed once, at
+        the first capture; after that the count is kept in memory, so a keep at the cap costs
+        the same with a hundred files as with a hundred thousand (this runs on the reactor)."""
+        if self._kept is None:
+            self._kept = deque(self._listing())  # includes the one just kept
+            self._size = sum(size for _, size in self._kept)
         else:
-            self._size += added
-        if self.max_bytes is not None and self._size > self.max_bytes:
-            self._prune(self.max_bytes)
-
-    def _files(self) -> list[tuple[Path, int]]:
-        """Every file kept, with its size, oldest first (names start with the UTC time)."""
-        found: list[tuple[Path, int]] = []
-        for folder in self.folder.iterdir() if self.folder.is_dir() else ():
-            if not folder.is_dir():
-                continue
-            for entry in os.scandir(folder):
-                if entry.is_file() and not entry.name.startswith("."):
-                    found.append((Path(entry.path), entry.stat().st_size))
-        return sorted(found, key=lambda item: (item[0].name, item[0].parent.name))
-
-    def _prune(self, limit: int) -> None:
-        # Counted afresh: files removed by hand (``tillbridge award``) are no longer there.
-        files = self._files()
-        total = sum(size for _, size in files)
-        captures = [path for path, _ in files if path.suffix == ".bin"]
-        sizes = dict(files)
-        newest = captures[-1] if captures else None
-        for path in captures:
-            if total <= limit or path == newest:  # the one just kept stays
-                break
-            note = path.with_suffix(".why")
-            freed = sizes.get(path, 0) + sizes.get(note, 0)
+            self._kept.append((path, size))
+            self._size += size
+        assert self.max_bytes is not None
+        while self._size > self.max_bytes and len(self._kept) > 1:  # the newest one stays
+            oldest, freed = self._kept.popleft()
+            self._size -= freed
             try:
-                path.unlink(missing_ok=True)
-                note.unlink(missing_ok=True)
+                oldest.unlink(missing_ok=True)  # gone already: awarded by hand meanwhile
+                oldest.with_suffix(".why").unlink(missing_ok=True)
             except OSError as exc:
-                log.error("could not prune %s: %s", path, exc)
-                break
-            total -= freed
+                log.error("could not prune %s: %s", oldest, exc)
+                continue
             self.pruned += 1
             log.warning(
                 "%s is past its size cap (%d MB): removed the oldest capture %s (%d bytes)",
                 self.folder,
-                limit // 2**20,
-                path,
+                self.max_bytes // 2**20,
+                oldest,
                 freed,
             )
-        self._size = total
+
+    def _listing(self) -> list[tuple[Path, int]]:
+        """Every capture kept, with its size and its note's, oldest first (names start with
+        the UTC time)."""
+        found: list[tuple[Path, int]] = []
+        for folder in self.folder.iterdir() if self.folder.is_dir() else ():
+            if not folder.is_dir():
+                continue
+            sizes = {
+                entry.name: entry.stat().st_size
+                for entry in os.scandir(folder)
+                if entry.is_file() and not entry.name.startswith(".")
+            }
+            for name, size in sizes.items():
+                if name.endswith(".bin"):
+                    note = sizes.get(name.removesuffix(".bin") + ".why", 0)
+                    found.append((folder / name, size + note))
+        return sorted(found, key=lambda item: (item[0].name, item[0].parent.name))
 
 
 def _make_folders(folder: Path) -> None:

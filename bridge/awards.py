@@ -164,16 +164,10 @@ class AwardsDesk:
             self._retry.stop()
         if self._checkpoint.running:
             self._checkpoint.stop()
-        if self._held:
-            log.error(
-                "stopping with %d award(s) that neither the database nor the journal's disk "
-                "took: they are lost; their receipts printed without a message",
-                len(self._held),
-            )
-        # A last job on each thread: when both have run, everything queued before is done.
+        # A last job on each thread: when all have run, everything queued before is done.
         d = defer.DeferredList(
             [
-                self.in_thread(lambda: None),
+                self.in_thread(self._last_flush),
                 threads.deferToThreadPool(self.reactor, self._replays, lambda: None),
                 threads.deferToThreadPool(self.reactor, self._checkpoints, lambda: None),
             ]
@@ -293,6 +287,18 @@ class AwardsDesk:
                 self.journal.path,
             )
         return len(self._held)
+
+    def _last_flush(self) -> None:
+        """At the stop: a last try to journal what is held in memory; what stays is lost."""
+        with self._held_lock:
+            left = self._flush_held()
+        if left:
+            self.lost += left
+            log.error(
+                "stopping with %d award(s) that neither the database nor the journal's disk "
+                "took: they are lost (their receipts printed without a message)",
+                left,
+            )
 
     def _replay(self) -> bool:
         with self._held_lock:

@@ -13,7 +13,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import defer, reactor, task
 
-from bridge.awards import AwardNotKept, AwardsDesk
+from bridge.awards import CHECKPOINT_INTERVAL, MEMORY_BOUND, AwardNotKept, AwardsDesk
 from bridge.loyalty import Journal, PointsRule
 from bridge.store import make_engine
 
@@ -30,10 +30,24 @@ async def _until(condition: Callable[[], bool], seconds: float = 15.0) -> None:
         await task.deferLater(reactor, 0.02, lambda: None)
 
 
-def _desk(state: Path, url: str, retry: float = 0.1, **options: object) -> AwardsDesk:
+def _desk(
+    state: Path,
+    url: str,
+    retry: float = 0.1,
+    memory_bound: int = MEMORY_BOUND,
+    checkpoint_interval: float = CHECKPOINT_INTERVAL,
+) -> AwardsDesk:
     engine = make_engine(url, busy_timeout_ms=500)
     journal = Journal(state / "journal.jsonl")
-    return AwardsDesk(reactor, engine, journal, PointsRule(), retry, **options)  # type: ignore[arg-type]
+    return AwardsDesk(
+        reactor,
+        engine,
+        journal,
+        PointsRule(),
+        retry,
+        memory_bound=memory_bound,
+        checkpoint_interval=checkpoint_interval,
+    )
 
 
 def _remove(db: Path) -> None:

@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
@@ -50,6 +50,10 @@ class StoreUnavailable(Exception):
 # SQLite's primary result codes that mean "not now" rather than "this cannot work": busy,
 # locked, read-only, I/O error, disk full, cannot open, lock protocol.
 _SQLITE_OUTAGE_CODES = frozenset({5, 6, 8, 10, 13, 14, 15})
+# PostgreSQL's that arrive as other error classes than OperationalError but mean "not now":
+# a read-only transaction (a database or server set read-only, a standby), disk full, out of
+# memory, too many connections.
+_POSTGRESQL_OUTAGE_STATES = frozenset({"25006", "53100", "53200", "53300"})
 
 
 def is_outage(exc: OperationalError | InterfaceError) -> bool:
@@ -72,6 +76,10 @@ def outages_as_unavailable() -> Iterator[None]:
         if not is_outage(exc):
             raise
         raise StoreUnavailable(f"loyalty database unavailable: {exc.orig or exc}") from exc
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) not in _POSTGRESQL_OUTAGE_STATES:
+            raise
+        raise StoreUnavailable(f"loyalty database unavailable: {exc.orig}") from exc
 
 
 @dataclass

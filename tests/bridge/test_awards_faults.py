@@ -256,3 +256,35 @@ async def test_two_tills_award_one_customer_at_once(
     finally:
         for desk in desks:
             await desk.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_postgresql_database_set_read_only_is_used_again_once_writable(
+    tmp_path: Path, make_receipt: ReceiptFactory, pg_url: str
+) -> None:
+    """``default_transaction_read_only`` applies to connections opened after it is set: only
+    fresh connections see it go on, and only fresh ones see it go off again."""
+    from sqlalchemy import create_engine, text
+
+    desk = _desk(tmp_path, pg_url)
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    name = desk.engine.url.database
+
+    def read_only(on: bool) -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = {on}'))
+
+    await desk.start()
+    try:
+        assert (await desk.award(make_receipt(number="1", total="10.00"))).balance == 10
+        read_only(True)
+        desk.engine.dispose()  # as after a server restart: the pool's next connections are new
+        assert await desk.award(make_receipt(number="2", total="5.00")) is None
+        await task.deferLater(reactor, 0.5, lambda: None)
+        assert not desk.store_up
+        read_only(False)
+        await _until(lambda: desk.store_up and desk.replayed == 1)
+        assert await desk.balance(CARD) == 15
+    finally:
+        await desk.stop()
+        admin.dispose()

@@ -78,11 +78,6 @@ class AwardNotKept(Exception):
     """Neither the database, the journal nor the memory queue could take the award."""
 
 
-def marker_beside(journal: Journal) -> Path:
-    """Where the database marker lives: beside the journal, in the bridge's state folder."""
-    return journal.path.with_name(journal.path.stem + ".store-id")
-
-
 class AwardsDesk:
     def __init__(
         self,
@@ -100,7 +95,9 @@ class AwardsDesk:
         self.engine = engine
         self.ledger = Ledger(engine)
         self.journal = journal
-        self.marker = StoreMarker(marker if marker is not None else marker_beside(journal))
+        self.marker = (
+            StoreMarker(marker) if marker is not None else StoreMarker.beside(journal.path)
+        )
         self.rule = rule
         self.retry_interval = retry_interval
         self.clock = clock

@@ -46,7 +46,7 @@ class RawStore:
         path = folder / f"{stamp}-{next(self._serial):06d}.bin"
         note = path.with_suffix(".why")
         try:
-            _make_folders(folder)
+            owner_only_folders(folder)
             if why is not None:
                 _write_whole(note, (why + "\n").encode("utf-8"))
             try:
@@ -134,8 +134,9 @@ class RawStore:
         return sorted(found, key=lambda item: (item[0].name, item[0].parent.name))
 
 
-def _make_folders(folder: Path) -> None:
-    """``folder`` and any missing parents, each made owner-only; existing ones untouched."""
+def owner_only_folders(folder: Path) -> None:
+    """``folder`` and any missing parents, each made owner-only (0700 whatever the umask);
+    existing ones are left as the admin made them."""
     missing: list[Path] = []
     at = folder
     while not at.is_dir():

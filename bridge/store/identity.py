@@ -39,6 +39,13 @@ class StoreMarker:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
 
+    @classmethod
+    def beside(cls, journal: str | os.PathLike[str]) -> StoreMarker:
+        """The marker of the bridge whose journal is ``journal``: ``<journal stem>.store-id``
+        in the same folder (the daemon's, and the CLI's, given the same config)."""
+        journal = Path(journal)
+        return cls(journal.with_name(journal.stem + ".store-id"))
+
     def read(self) -> str | None:
         """The id recorded, or None when there is no marker (a first start)."""
         try:

@@ -65,6 +65,8 @@ DEFAULT_LAYOUT = "generic"
 DEFAULT_PROFILE = "TM-T88V"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 MAX_HOLD_MS = (50, 10_000)
+DEFAULT_UNREAD_MAX_MB = 500
+UNREAD_MAX_MB = (1, 1_000_000)
 IDLE_GAP_MS = (100, 60_000)
 COLUMNS = (16, 128)
 FLOWS = ("none", "rtscts", "xonxoff", "dsrdtr")
@@ -456,6 +458,8 @@ class Config:
     log_level: str  # a logging level name: DEBUG, INFO, WARNING, ERROR, CRITICAL
     tills: tuple[TillConfig, ...]
     source: Path | None = None  # the file it was read from; None for the embedded defaults
+    # The unread/ folder's size cap: past it the oldest captures are removed (logged).
+    unread_max_mb: int = DEFAULT_UNREAD_MAX_MB
 
 
 def default_config(workdir: Path) -> Config:
@@ -506,7 +510,15 @@ def load_config(path: str | Path) -> Config:
     return config
 
 
-_TOP_KEYS = ("log_level", "journal", "capture_dir", "database", "loyalty", "tills")
+_TOP_KEYS = (
+    "log_level",
+    "journal",
+    "capture_dir",
+    "unread_max_mb",
+    "database",
+    "loyalty",
+    "tills",
+)
 _TILL_KEYS = tuple(f for f in TillConfig.__dataclass_fields__)
 E = TypeVar("E", bound=Enum)
 
@@ -534,6 +546,7 @@ class _Loader:
         journal = self.path(data, "journal", DEFAULT_JOURNAL)
         capture_dir = self.path(data, "capture_dir", None)
         log_level = self.choice(data, "log_level", "log_level", LOG_LEVELS, "info")
+        unread_max_mb = self.int_in(data, "unread_max_mb", "", UNREAD_MAX_MB)
         tills = self.tills(data.get("tills"))
         if self.errors:
             return None
@@ -546,6 +559,7 @@ class _Loader:
             log_level=log_level.upper(),
             tills=tills,
             source=self.source,
+            unread_max_mb=unread_max_mb or DEFAULT_UNREAD_MAX_MB,
         )
 
     # -- sections
@@ -820,7 +834,8 @@ class _Loader:
         low, high = bounds
         if not _is_int(value) or not low <= value <= high:
             self.error(
-                f"{where}.{name}", f"{_show(value)} is not a whole number from {low} to {high}"
+                f"{where}.{name}" if where else name,
+                f"{_show(value)} is not a whole number from {low} to {high}",
             )
             return None
         return value

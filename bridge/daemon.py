@@ -35,7 +35,7 @@ from bridge.config import (
     TcpListen,
     TillConfig,
 )
-from bridge.handler import RawStore, ReceiptHandler
+from bridge.handler import ReceiptHandler
 from bridge.inbox import Inbox
 from bridge.link import (
     LinkOptions,
@@ -46,6 +46,7 @@ from bridge.link import (
 )
 from bridge.loyalty import Journal, PointsRule
 from bridge.parse_worker import ParseWorker
+from bridge.raw_store import RawStore, owner_only_folders
 from bridge.session import Mode
 from bridge.store import make_engine
 from drivers.device_file import DeviceFilePrinter
@@ -102,7 +103,9 @@ class Daemon:
             PointsRule(config.loyalty.points_per_unit),
             retry_interval=retry_interval,
         )
-        self.unread = RawStore(config.journal.parent / "unread")
+        self.unread = RawStore(
+            config.journal.parent / "unread", max_bytes=config.unread_max_mb * 2**20
+        )
         self.inbox = Inbox(config.journal.parent / "inbox")
         self.captures = RawStore(config.capture_dir) if config.capture_dir is not None else None
         self.tills: dict[str, RunningTill] = {}
@@ -112,7 +115,7 @@ class Daemon:
 
     async def start(self) -> None:
         """Start every part; raises if a till side cannot be served (e.g. its port is taken)."""
-        self.config.journal.parent.mkdir(parents=True, exist_ok=True)
+        owner_only_folders(self.config.journal.parent)
         await self.worker.start()
         await self.desk.start()
         left = self.inbox.waiting()  # listed before any till prints into it again
@@ -162,10 +165,13 @@ class Daemon:
                 till.link.released_unanswered,
             )
         log.info(
-            "stats: database %s, %d awards journaled and %d replayed since start",
+            "stats: database %s, %d awards journaled and %d replayed since start, "
+            "%d waiting in memory for the disk, %d lost (memory queue full)",
             "up" if self.desk.store_up else "UNAVAILABLE",
             self.desk.journaled,
             self.desk.replayed,
+            self.desk.held,
+            self.desk.lost,
         )
 
     async def _recover_inbox(self, left: dict[str, list[Path]]) -> None:

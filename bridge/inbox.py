@@ -21,10 +21,10 @@ import contextlib
 import itertools
 import logging
 import os
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bridge.raw_store import owner_only_folders, safe_name
 from drivers.escpos_out import restore_state
 from parsers.escpos.state import PrinterState
 
@@ -80,10 +80,10 @@ class Inbox:
         """A new file for a till stream that starts in ``state`` (default: a printer just
         switched on)."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        folder = self.folder / _safe(till)
+        folder = self.folder / safe_name(till)
         path = folder / f"{stamp}-{os.getpid()}-{next(self._serial):06d}{SUFFIX}"
         try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            owner_only_folders(folder)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         except OSError as exc:
             log.error("inbox %s: %s: this stream is not kept", path, exc)
@@ -113,6 +113,3 @@ class Inbox:
                     left[folder.name] = paths
         return left
 
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "till"

@@ -9,10 +9,18 @@ file keeps only what was not applied, plus whatever was appended meanwhile.
 A crash in the middle of ``append`` can leave a torn last line. It is never lost silently and
 never glued to the next entry: ``append`` starts a fresh line first, and compaction moves
 unreadable lines to ``<journal>.rejected`` for a person to look at.
+
+A write the disk refuses (full, or an I/O error) leaves nothing behind either: the line goes
+out in one ``write``, and on any failure the file is cut back to its size before, so a full
+disk never leaves half a line to be read as a torn one later. ``append`` then raises the
+``OSError`` and the caller keeps the award elsewhere (``bridge.awards`` keeps it in memory).
+
+The journal and its companions are owner-only (0600, also after a compaction rewrote it).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -32,6 +40,7 @@ from parsers.receipt import Receipt
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+OWNER_ONLY = 0o600
 
 
 class JournalLineError(ValueError):
@@ -89,16 +98,29 @@ class Journal:
         self._lock = threading.Lock()
 
     def append(self, entry: JournalEntry) -> None:
-        """Write one entry and fsync it: when this returns, the award survives a crash."""
+        """Write one entry and fsync it: when this returns, the award survives a crash.
+
+        Raises ``OSError`` when the disk refuses it (full, I/O error); the file is then as it
+        was before the call."""
         line = (entry.to_json() + "\n").encode("utf-8")
         with self._lock:
             created = not self.path.exists()
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            fd = _open_owner_only(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
             try:
-                if not created and _ends_torn(fd):
+                size = os.fstat(fd).st_size
+                if _ends_torn(fd, size):
                     line = b"\n" + line
-                _write_all(fd, line)
-                os.fsync(fd)
+                try:
+                    written = os.write(fd, line)
+                    if written != len(line):
+                        raise OSError(
+                            errno.ENOSPC,
+                            f"journal {self.path}: only {written} of {len(line)} bytes written",
+                        )
+                    os.fsync(fd)
+                except OSError:
+                    _cut_back(fd, size, self.path)
+                    raise
             finally:
                 os.close(fd)
             if created:
@@ -143,16 +165,25 @@ class Journal:
                 log.warning(
                     "journal: %d unreadable line(s) moved to %s", len(rejected), self.rejected_path
                 )
-                with open(self.rejected_path, "ab") as out:
-                    out.write(b"".join(line + b"\n" for line in rejected))
-                    out.flush()
-                    os.fsync(out.fileno())
+                fd = _open_owner_only(self.rejected_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+                try:
+                    _write_all(fd, b"".join(line + b"\n" for line in rejected))
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
             kept = b"".join((e.to_json() + "\n").encode("utf-8") for e in remaining)
             tmp = self.path.with_name(self.path.name + ".tmp")
-            with open(tmp, "wb") as out:
-                out.write(kept + appended_meanwhile.lstrip(b"\n"))
-                out.flush()
-                os.fsync(out.fileno())
+            try:
+                fd = _open_owner_only(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+                try:
+                    _write_all(fd, kept + appended_meanwhile.lstrip(b"\n"))
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError:
+                # The journal itself is untouched: its entries replay again (as duplicates).
+                tmp.unlink(missing_ok=True)
+                raise
             os.replace(tmp, self.path)
             _fsync_dir(self.path.parent)
 
@@ -173,9 +204,28 @@ def _lines(data: bytes) -> Iterable[bytes]:
     return (line for line in data.split(b"\n") if line.strip())
 
 
-def _ends_torn(fd: int) -> bool:
-    size = os.fstat(fd).st_size
+def _ends_torn(fd: int, size: int) -> bool:
     return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+
+
+def _open_owner_only(path: Path, flags: int) -> int:
+    fd = os.open(path, flags, OWNER_ONLY)
+    try:
+        # The mode given to open() passes through the umask; 0600 is meant whatever it is.
+        if os.fstat(fd).st_mode & 0o777 != OWNER_ONLY:
+            os.fchmod(fd, OWNER_ONLY)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _cut_back(fd: int, size: int, path: Path) -> None:
+    """Undo a failed append: no partial line may stay to be read later."""
+    try:
+        os.ftruncate(fd, size)
+    except OSError as exc:  # the torn line is then set apart at the next compaction
+        log.error("journal %s: could not cut a failed write back to %d bytes: %s", path, size, exc)
 
 
 def _write_all(fd: int, data: bytes) -> None:

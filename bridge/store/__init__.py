@@ -1,8 +1,17 @@
 """The loyalty store: SQLAlchemy models, the engine for a configured URL, and migrations."""
 
-from bridge.store.engine import StoreUnavailable, make_engine
+from bridge.store.engine import StoreUnavailable, checkpoint, make_engine, sqlite_file
+from bridge.store.identity import StoreMarker, StoreRefused, current_store_id, open_store
 from bridge.store.migrations import migrate
-from bridge.store.models import Account, Base, ClaimCode, Customer, EntryKind, LedgerEntry
+from bridge.store.models import (
+    Account,
+    Base,
+    ClaimCode,
+    Customer,
+    EntryKind,
+    LedgerEntry,
+    StoreIdentity,
+)
 
 __all__ = [
     "Account",
@@ -11,7 +20,14 @@ __all__ = [
     "Customer",
     "EntryKind",
     "LedgerEntry",
+    "StoreIdentity",
+    "StoreMarker",
+    "StoreRefused",
     "StoreUnavailable",
+    "checkpoint",
+    "current_store_id",
     "make_engine",
     "migrate",
+    "open_store",
+    "sqlite_file",
 ]

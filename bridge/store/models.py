@@ -147,3 +147,15 @@ class ClaimCode(Base):
     created_at: Mapped[datetime]
     claimed_at: Mapped[datetime | None]
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+
+
+class StoreIdentity(Base):
+    """One row: the id this database was given when it was made, also kept in the bridge's
+    state folder (``bridge.store.identity``), so a start can tell its own ledger from an empty
+    or a different one."""
+
+    __tablename__ = "store_identity"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(36), unique=True)
+    created_at: Mapped[datetime]

@@ -523,3 +523,11 @@ def test_check_config_as_a_real_command(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert "cannot read the file" in bad.stderr
+
+
+def test_unread_max_mb_has_a_default_and_bounds(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, TILL)).unread_max_mb == 500
+    assert load_config(write(tmp_path, "unread_max_mb = 20\n" + TILL)).unread_max_mb == 20
+    for wrong in ("0", "-5", '"500"', "2.5"):
+        errors = errors_of(tmp_path, f"unread_max_mb = {wrong}\n" + TILL)
+        assert any(e.startswith("unread_max_mb: ") and "from 1 to" in e for e in errors), errors

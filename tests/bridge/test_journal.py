@@ -3,6 +3,8 @@ path (database gone → journal → database back → replay) on SQLite and on P
 
 from __future__ import annotations
 
+import errno
+import os
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -207,3 +209,47 @@ def test_outage_on_postgresql_journal_then_replay(
     finally:
         engine.dispose()
         server.cleanup()
+
+
+def test_a_full_disk_leaves_no_partial_line(tmp_path: Path, make_receipt: ReceiptFactory) -> None:
+    """On a real full disk (a 64 KiB tmpfs): the append that does not fit raises, and the
+    journal is byte for byte what it was, so nothing torn is read back later."""
+    from .fault_helpers import fill, small_tmpfs
+
+    with small_tmpfs(tmp_path / "disk") as disk:
+        journal = Journal(disk / "awards.jsonl")
+        journal.append(entry(make_receipt(number="0")))
+        filler = fill(disk)
+        # The file's last page may still have room for a line or two: append until it has not.
+        for number in range(1, 100):
+            before = journal.path.read_bytes()
+            try:
+                journal.append(entry(make_receipt(number=str(number))))
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+                break
+        else:
+            pytest.fail("a full disk took 100 more journal lines")
+        assert journal.path.read_bytes() == before
+        assert [e.receipt.number for e in journal.pending()] == [str(n) for n in range(number)]
+        filler.unlink()  # space again: the same entry goes in whole
+        journal.append(entry(make_receipt(number=str(number))))
+        assert len(journal.pending()) == number + 1
+
+
+def test_journal_files_are_owner_only_also_after_compaction(
+    tmp_path: Path, engine: Engine, make_receipt: ReceiptFactory
+) -> None:
+    before = os.umask(0)
+    try:
+        journal = Journal(tmp_path / "awards.jsonl")
+        journal.append(entry(make_receipt(number="1")))
+        with open(journal.path, "ab") as out:
+            out.write(b"not json\n")  # goes to .rejected at the compaction
+        journal.append(entry(make_receipt(number="2")))
+        assert os.stat(journal.path).st_mode & 0o777 == 0o600
+        journal.replay(Ledger(engine), NOW)
+        assert os.stat(journal.path).st_mode & 0o777 == 0o600
+        assert os.stat(journal.rejected_path).st_mode & 0o777 == 0o600
+    finally:
+        os.umask(before)

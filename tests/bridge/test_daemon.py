@@ -402,7 +402,10 @@ async def test_the_stats_line_says_what_each_till_did(
         "stats: till diner: 3 connections, 2 read, 1 awarded, 1 kept unread, "
         "0 released with no message (past max_hold)"
     ) in caplog.messages
-    assert "stats: database up, 0 awards journaled and 0 replayed since start" in caplog.messages
+    assert (
+        "stats: database up, 0 awards journaled and 0 replayed since start, "
+        "0 waiting in memory for the disk, 0 lost (memory queue full)"
+    ) in caplog.messages
 
 
 async def until_balance(rig: Rig, customer: CustomerRef, points: int) -> None:

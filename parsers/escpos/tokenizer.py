@@ -624,6 +624,19 @@ class Tokenizer:
         self._ascii_ok = self._table[:0x80] == _ASCII
 
 
+def apply_effect(state: PrinterState, event: Event) -> None:
+    """Change ``state`` as ``event`` changed the tokenizer's state when it was read.
+
+    A reader of a batch of events can follow the printer state event by event with it (the
+    state at a cut in the middle of the batch), at the cost of one lookup per event, rather
+    than tokenizing the batch's commands again.
+    """
+    if isinstance(event, Command):
+        effect = _EFFECTS.get(event.name)
+        if effect is not None:
+            effect(state, *event.args)
+
+
 def tokenize(data: bytes, state: PrinterState | None = None) -> list[Event]:
     """All events of a complete stream: ``feed(data)`` then ``close()``."""
     tokenizer = Tokenizer(state)

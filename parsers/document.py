@@ -19,6 +19,7 @@ from parsers.escpos.events import (
     Reset,
     Text,
     TextStyle,
+    Truncated,
 )
 
 
@@ -73,6 +74,9 @@ Block = Line | Barcode | QRCode | Image
 class Document:
     blocks: list[Block] = field(default_factory=list)
     cut: bool = False  # ended by a cut (rather than by the end of the stream or ESC @)
+    # Why the stream ended inside a command, when it did (the tokenizer's Truncated reason):
+    # the printer was left waiting for the rest, so this may not have printed whole.
+    truncated: str | None = None
 
     @property
     def lines(self) -> list[Line]:
@@ -103,7 +107,8 @@ class Document:
 # - A cut, or the end of the stream, keeps an unfinished line (text with no LF yet): a reader
 #   would rather see it than not.
 # - A document with nothing printed in it (only feeds, a drawer kick, status requests...) is
-#   dropped, whether a cut, a reset or the end of the stream ended it.
+#   dropped, whether a cut, a reset or the end of the stream ended it; also when the stream
+#   ended inside a command (``Document.truncated`` on a document that printed something).
 # - Barcodes, 2D codes and images end the line in progress (the printer prints the buffer
 #   first), then stand as blocks of their own. ``FS p`` and ``GS ( L`` fn=69 print a logo
 #   stored in the printer: we cannot see it, so it becomes an ``Image`` of size 0×0 without a
@@ -260,6 +265,8 @@ class DocumentBuilder:
                 self._end_document(cut=False, done=done)
         elif isinstance(event, Command):
             self._command(event)
+        elif isinstance(event, Truncated):
+            self._document.truncated = event.reason
 
     def _text(self, event: Text) -> None:
         if not event.text:

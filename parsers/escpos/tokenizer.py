@@ -340,6 +340,9 @@ class Tokenizer:
     def __init__(self, state: PrinterState | None = None) -> None:
         self.state: PrinterState = state.copy() if state is not None else PrinterState()
         self._buf = b""
+        # When _buf is an unfinished text run, its length: the next feed looks only at what
+        # continues it, so a run fed a byte at a time is scanned once, not once per byte.
+        self._text_run = 0
         # The payload being read: its command's name, bytes still to come (not counting the
         # unfinished piece), the offset of the unfinished piece, and that piece's bytes.
         self._payload_name = ""
@@ -364,12 +367,22 @@ class Tokenizer:
 
     def feed(self, data: bytes) -> list[Event]:
         out: list[Event] = []
-        if data:
-            self._run(self._buf + data if self._buf else bytes(data), out, closing=False)
+        if not data:
+            return out
+        run = self._text_run
+        if run:
+            self._text_run = 0
+            more = _TEXT_RUN.match(data, 0, MAX_TEXT_RUN - run)
+            if more is not None and more.end() == len(data) and run + len(data) < MAX_TEXT_RUN:
+                self._buf += data  # the run goes on past this chunk too
+                self._text_run = run + len(data)
+                return out
+        self._run(self._buf + data if self._buf else bytes(data), out, closing=False)
         return out
 
     def close(self) -> list[Event]:
         out: list[Event] = []
+        self._text_run = 0
         self._run(self._buf, out, closing=True)
         if self._payload_left:
             name = self._payload_name
@@ -442,6 +455,7 @@ class Tokenizer:
             if b >= 0x20:
                 j = text_match(buf, i).end()  # type: ignore[union-attr]
                 if j == n and j - i < MAX_TEXT_RUN and not closing:
+                    self._text_run = j - i
                     return -1 - i  # the run may go on in the next chunk
                 if kanji is None:
                     raw = buf[i:j]

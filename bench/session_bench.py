@@ -41,6 +41,17 @@ def large_receipts(size: int = SIZE) -> bytes:
     return (receipt * (size // len(receipt) + 1))[:size]
 
 
+def tab_line(size: int = SIZE) -> bytes:
+    """One line of ``a`` HT ``a`` HT ... with no LF until the end, then a cut."""
+    return b"a\t" * ((size - 4) // 2) + b"\n\x1dV\x01"
+
+
+def long_lines(size: int = SIZE) -> bytes:
+    """Lines of 4,000 characters, a cut after every fourth."""
+    receipt = (b"x" * 3999 + b"\n") * 4 + b"\x1dV\x01"
+    return (receipt * (size // len(receipt) + 1))[:size]
+
+
 def run_once(data: bytes, read: int) -> tuple[float, int, int]:
     """Seconds spent in the session, receipts requested, bytes out."""
     session = Session(SessionConfig(max_held_bytes=1 << 30))
@@ -79,11 +90,15 @@ def main() -> None:
     for what, data in (
         ("tiny receipts (a cut every 10 bytes)", tiny_receipts(args.size)),
         ("large receipts (5.4 kB each)", large_receipts(args.size)),
+        ("one line of tabs", tab_line(args.size)),
+        ("4,000-character lines", long_lines(args.size)),
     ):
         events = len(tokenize(data))
-        for read in (len(data), 1024):
+        reads = (1,) if what.startswith("4,000") else (len(data), 1024)
+        for read in reads:
             spent, requests = measure(data, read, args.repeat)
             label = "one read" if read == len(data) else f"{read} B reads"
+            label = "1-byte reads" if read == 1 else label
             rows.append(
                 (
                     f"session: {what}, {label}",

@@ -44,11 +44,20 @@ the second receipt queues behind the first with its own hold point and its own `
 bound (counted from its own cut): answers are applied in stream order, each message at its own
 receipt's end; releasing the first hold lets the bytes run up to the second hold point.
 
-**Bounds.** Bytes waiting behind hold points are bounded by ``max_held_bytes``: past it, the
-oldest hold is released with no message (repeatedly, if need be), and tentative bytes are
-forced on. The shell should also stop reading the till while ``backlog`` is large (rule 3:
-backpressure, not buffering). Each receipt's raw capture is bounded by ``max_capture_bytes``
-(``HandleReceipt.truncated``). The tokenizer's own buffers are bounded by its design.
+**Bounds.** Bytes waiting behind hold points are bounded by ``max_held_bytes``: when a read
+leaves more than that owed, the oldest hold set before that read is released with no message
+(repeatedly, if need be), and tentative bytes are forced on. Holds set by the read itself are
+kept: one read (at most the shell's receive size) may bring many receipts, and each still
+gets its message; it is the till going on sending while they wait that cuts them short. So
+``backlog`` stays within ``max_held_bytes`` plus the last read (and the unfinished command it
+completed), and the shell keeps it near the bound by not reading the till while ``backlog``
+is over its own limit (rule 3: backpressure, not buffering). ``backlog`` counts the bytes
+still owed to the printer: status requests sent ahead of a hold are not. Each receipt's raw
+capture is bounded by ``max_capture_bytes`` (``HandleReceipt.truncated``). The tokenizer's
+own buffers are bounded by its design.
+
+**Cost.** Each call costs time linear in the bytes and events it handles (and a logarithm of
+the holds waiting), however the stream is chunked and however many receipts a read ends.
 
 **Modes.** ``INJECT`` (default) as above. ``OBSERVE``: nothing is held or added; every receipt
 is still read and requested with ``held=False``. ``PASSTHROUGH``: bytes straight through, not
@@ -61,6 +70,7 @@ progress is not reported (it passes through byte-exact).
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -78,7 +88,7 @@ from parsers.escpos.events import (
     Text,
 )
 from parsers.escpos.state import PrinterState
-from parsers.escpos.tokenizer import Tokenizer
+from parsers.escpos.tokenizer import Tokenizer, apply_effect
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +96,6 @@ _FEED_CONTROLS = frozenset(("LF", "CR", "FF"))
 _FEED_COMMANDS = frozenset(("ESC d", "ESC J"))
 # Feeds that print the line buffer first: after one of them no unfinished line is waiting.
 _LINE_ENDS = frozenset(("LF", "FF", "ESC d", "ESC J"))
-_PREFIX_BYTES = frozenset((0x1B, 0x1D, 0x1C, 0x10))
 
 
 class Mode(Enum):
@@ -150,6 +159,7 @@ class _Hold:
     offset: int  # stream offset of the first byte held
     receipt_id: int
     deadline: float | None  # None: an idle-gap end, which holds nothing behind it
+    read: int  # the till read that ended the receipt (see _bound)
     line_open: bool = False  # text waits in the line buffer: the message starts on a new line
     resolved: bool = False
     message: bytes | None = None
@@ -167,12 +177,20 @@ class Session:
         self._received = 0
         self._sent = 0
         self._tokenized = 0
-        self._queue = bytearray()  # the till bytes from _sent to _received
-        # DLE EOT requests seen in this call, and those sent ahead of a hold (stream ranges):
-        # see _send_status_ahead.
-        self._status_seen: list[tuple[int, int]] = []
-        self._sent_ahead: list[tuple[int, int]] = []
-        self._holds: deque[_Hold] = deque()
+        # The bytes still owed to the printer: the till's bytes from _sent to _received, less
+        # the DLE EOT requests already sent ahead of a hold, whose stream ranges are in _ahead
+        # (see _send_status_ahead). So len(_queue) is the backlog, and the memory it takes.
+        self._queue = bytearray()
+        self._ahead: deque[tuple[int, int]] = deque()
+        self._ahead_bytes = 0
+        self._status_seen: list[tuple[int, int]] = []  # DLE EOT requests read in this call
+        self._holds: deque[_Hold] = deque()  # in stream order
+        # Holds a handled() may still answer, by receipt; and the deadlines of those that have
+        # one, as a heap (entries of holds resolved meanwhile are dropped when they surface).
+        self._unanswered: dict[int, _Hold] = {}
+        self._deadlines: list[tuple[float, int, _Hold]] = []
+        self._timed = 0  # unresolved holds with a deadline
+        self._reads = 0  # till reads so far: a hold remembers the one that ended its receipt
         self._feeds_from: int | None = None  # start of the tentative tail feeds
         self._forced_to = 0  # bytes up to here go on whatever the events say
         self._waiting_since: float | None = None  # when tentative bytes started to wait
@@ -190,13 +208,16 @@ class Session:
 
     @property
     def backlog(self) -> int:
-        """Till bytes received but not yet given to the printer (pause the till when large)."""
-        return self._received - self._sent
+        """Till bytes received and still owed to the printer (pause the till when large).
+
+        Status requests already sent ahead of a hold are not owed, so not counted.
+        """
+        return len(self._queue)
 
     @property
     def holding(self) -> bool:
         """A receipt end is waiting for its handler."""
-        return any(not h.resolved and h.deadline is not None for h in self._holds)
+        return self._timed > 0
 
     @property
     def unfinished_receipt(self) -> bytes:
@@ -224,17 +245,19 @@ class Session:
         # Queue first: whatever fails below, these bytes are accounted for and will go on.
         self._queue += data
         self._received += len(data)
+        self._reads += 1
         self._last_till_at = now
         if mode is Mode.OBSERVE:
             self._forced_to = self._received
-            self._emit(out, len(self._queue))
+            self._emit_to(out, self._received)
         try:
             before = self._tokenizer.state.copy()
             events = self._tokenizer.feed(data)
             self._drop_idle_hold(events)
             self._read(events, before, now, requests)
-            self._bound(out)
+            self._flush(out)
             self._send_status_ahead(out)
+            self._bound(out)
         except Exception:
             self._fail_open(out, "reading bytes from the till")
         return self._output(out, requests, now)
@@ -248,12 +271,8 @@ class Session:
         if self.config.mode is not Mode.INJECT:
             return self._output(out, [])
         try:
-            for hold in self._holds:
-                if hold.receipt_id == receipt_id and not hold.resolved:
-                    hold.resolved = True
-                    hold.message = bytes(message) if message else None
-                    break
-            else:
+            hold = self._unanswered.get(receipt_id)
+            if hold is None:
                 # Too late (released at the bound or at close) or unknown: never print it now,
                 # it would land inside a later receipt.
                 self._log.info(
@@ -261,6 +280,8 @@ class Session:
                     self.config.till,
                     receipt_id,
                 )
+            else:
+                self._resolve(hold, bytes(message) if message else None)
             self._flush(out)
         except Exception:
             self._fail_open(out, f"applying the result for receipt {receipt_id}")
@@ -272,16 +293,19 @@ class Session:
         if self.config.mode is Mode.PASSTHROUGH or self._closed:
             return self._output(out, requests)
         try:
-            for hold in self._holds:
-                if not hold.resolved and hold.deadline is not None and now >= hold.deadline:
-                    hold.resolved = True
-                    self.released_unanswered += 1
-                    self._log.warning(
-                        "%s: receipt %d not handled within %.3f s: released with no message",
-                        self.config.till,
-                        hold.receipt_id,
-                        self.config.max_hold,
-                    )
+            heap = self._deadlines
+            while heap and heap[0][0] <= now:
+                hold = heapq.heappop(heap)[2]
+                if hold.resolved:
+                    continue
+                self._resolve(hold)
+                self.released_unanswered += 1
+                self._log.warning(
+                    "%s: receipt %d not handled within %.3f s: released with no message",
+                    self.config.till,
+                    hold.receipt_id,
+                    self.config.max_hold,
+                )
             if self._waiting_since is not None and now >= (
                 self._waiting_since + self.config.feed_hold
             ):
@@ -313,7 +337,7 @@ class Session:
         # Release everything, answered or not: the stream is over.
         for hold in self._holds:
             if not hold.resolved:
-                hold.resolved = True
+                self._resolve(hold)
                 self.released_unanswered += 1
                 self._log.info(
                     "%s: till closed while receipt %d was held: released with no message",
@@ -326,9 +350,9 @@ class Session:
             self._flush(out)
         except Exception:
             self._fail_open(out, "releasing at close")
-        if self._queue:  # cannot happen; the bytes must go on all the same
-            self._emit(out, len(self._queue))
-        self._holds.clear()
+        if self._sent < self._received:  # cannot happen; the bytes must go on all the same
+            self._emit_to(out, self._received)
+        self._forget_holds()
         self._closed = True
         return Output(to_printer=bytes(out), requests=requests, deadline=None)
 
@@ -342,6 +366,10 @@ class Session:
     ) -> None:
         """Follow the events: tail feeds, receipt ends, the line buffer, the capture."""
         ends_at_reset = self.config.end_of_receipt is EndOfReceipt.RESET
+        # The printer state at a receipt end, followed from ``before`` (the state when the
+        # batch began) only as far as each end, so a batch costs one pass however many ends.
+        state = before
+        followed = 0
         for index, event in enumerate(events):
             start = self._tokenized
             self._tokenized = start + len(event.raw)
@@ -359,9 +387,12 @@ class Session:
                 hold_at = self._feeds_from if self._feeds_from is not None else start
                 if hold_at < self._sent:
                     hold_at = start
+                if documents:
+                    for passed in events[followed:index]:
+                        apply_effect(state, passed)
+                    followed = index
                 for document in documents:
-                    state = _state_after(before, events, index)
-                    self._report(document, capture, hold_at, state, now, requests)
+                    self._report(document, capture, hold_at, state.copy(), now, requests)
                 self._feeds_from = None
                 self._line_open = False
                 self._printed = False
@@ -381,8 +412,9 @@ class Session:
                 continue
             for document in self._builder.feed((event,)):
                 # Not expected: the builder ends documents only at the events above.
-                state = self._tokenizer.state.copy()
-                self._report(document, self._capture_end(), None, state, now, requests)
+                self._report(
+                    document, self._capture_end(), None, self._tokenizer.state.copy(), now, requests
+                )
             self._follow_line(event, start)
 
     def _follow_line(self, event: Event, start: int) -> None:
@@ -439,7 +471,12 @@ class Session:
         if self.config.mode is Mode.INJECT and hold_at is not None:
             if hold_at >= self._sent:
                 deadline = None if idle else now + self.config.max_hold
-                self._holds.append(_Hold(hold_at, receipt_id, deadline, self._line_open))
+                hold = _Hold(hold_at, receipt_id, deadline, self._reads, self._line_open)
+                self._holds.append(hold)
+                self._unanswered[receipt_id] = hold
+                if deadline is not None:
+                    heapq.heappush(self._deadlines, (deadline, receipt_id, hold))
+                    self._timed += 1
                 held = True
             else:
                 self._log.info(
@@ -449,6 +486,22 @@ class Session:
                 )
         raw, truncated = capture
         requests.append(HandleReceipt(receipt_id, document, raw, state, held, truncated))
+
+    def _resolve(self, hold: _Hold, message: bytes | None = None) -> None:
+        """The hold's answer is in (or it was given up): its bytes may go once they are next."""
+        if hold.resolved:
+            return
+        hold.resolved = True
+        hold.message = message
+        del self._unanswered[hold.receipt_id]
+        if hold.deadline is not None:
+            self._timed -= 1
+
+    def _forget_holds(self) -> None:
+        self._holds.clear()
+        self._unanswered.clear()
+        self._deadlines.clear()
+        self._timed = 0
 
     def _idle_deadline(self) -> float | None:
         if (
@@ -479,7 +532,7 @@ class Session:
         if self._tokenizer.pending == 0 and all(isinstance(e, StatusRequest) for e in events):
             hold.offset = self._received
             return
-        hold.resolved = True
+        self._resolve(hold)
         self._log.info(
             "%s: the till went on before receipt %d was handled: no message",
             self.config.till,
@@ -511,22 +564,24 @@ class Session:
 
     # --- the bytes ----------------------------------------------------------------------
 
-    def _emit(self, out: bytearray, count: int) -> None:
-        end = self._sent + count
-        if not self._sent_ahead or self._sent_ahead[0][0] >= end:
+    def _emit_to(self, out: bytearray, end: int) -> None:
+        """The till's bytes up to stream offset ``end`` go to the printer, but for the status
+        requests already sent ahead, which are not in the queue any more."""
+        skipped = 0
+        ahead = self._ahead
+        while ahead and ahead[0][0] < end:
+            first, last = ahead[0]
+            if last > end:
+                skipped += end - first
+                ahead[0] = (end, last)
+                break
+            skipped += last - first
+            ahead.popleft()
+        self._ahead_bytes -= skipped
+        count = end - self._sent - skipped
+        if count:
             out += self._queue[:count]
-        else:
-            at = self._sent  # the bytes already sent ahead are left out here
-            while self._sent_ahead and self._sent_ahead[0][0] < end:
-                first, last = self._sent_ahead[0]
-                out += self._queue[at - self._sent : first - self._sent]
-                at = min(last, end)
-                if last > end:
-                    self._sent_ahead[0] = (end, last)
-                    break
-                self._sent_ahead.pop(0)
-            out += self._queue[at - self._sent : count]
-        del self._queue[:count]
+            del self._queue[:count]  # from the front of a bytearray: no copy of the rest
         self._sent = end
 
     def _send_status_ahead(self, out: bytearray) -> None:
@@ -537,12 +592,28 @@ class Session:
         bridge in between, not one delayed by the hold. Moving the request ahead of the held
         bytes changes nothing printed. Only DLE EOT: DLE ENQ and DLE DC4 can clear the
         printer's buffer, and must not overtake bytes meant to be in it.
+
+        The requests leave the queue (in one pass over its tail: they are all in this read),
+        so the backlog counts only bytes still owed.
         """
-        for first, last in self._status_seen:
-            if first >= self._sent:
-                out += self._queue[first - self._sent : last - self._sent]
-                self._sent_ahead.append((first, last))
-        self._status_seen.clear()
+        seen, self._status_seen = self._status_seen, []
+        waiting = [(first, last) for first, last in seen if first >= self._sent]
+        if not waiting:
+            return
+        queue = self._queue
+        # Queue index of a stream offset past every range sent ahead before.
+        shift = self._sent + self._ahead_bytes
+        start = at = waiting[0][0] - shift
+        kept = bytearray()
+        for first, last in waiting:
+            kept += queue[at : first - shift]
+            out += queue[first - shift : last - shift]
+            at = last - shift
+            self._ahead.append((first, last))
+            self._ahead_bytes += last - first
+        kept += queue[at:]
+        del queue[start:]
+        queue += kept
 
     def _flush(self, out: bytearray) -> None:
         """Send on what may go: up to the first hold point, past each one resolved."""
@@ -553,7 +624,7 @@ class Session:
             if hold is not None:
                 limit = min(limit, hold.offset)
             if limit > self._sent:
-                self._emit(out, limit - self._sent)
+                self._emit_to(out, limit)
             if hold is None or self._sent < hold.offset or not hold.resolved:
                 return
             self._holds.popleft()
@@ -569,24 +640,30 @@ class Session:
         self._waiting_since = None
 
     def _bound(self, out: bytearray) -> None:
-        """Too much waiting: release the oldest holds, then the tentative bytes."""
+        """Too much owed: release the oldest holds, then the tentative bytes.
+
+        Only a hold set before this read is cut short: one read (at most the shell's receive
+        size) may bring many receipts, and each still gets its message; it is the till going
+        on sending while they wait that costs them. So what is owed stays within
+        ``max_held_bytes`` plus the last read, and the shell, which stops reading the till
+        while ``backlog`` is over its own limit, keeps it there.
+        """
         limit = self.config.max_held_bytes
-        self._flush(out)
-        while len(self._queue) > limit and self._holds:
-            hold = self._holds[0]
-            if hold.resolved:
-                break  # it waits on tentative bytes before it, forced below
-            hold.resolved = True
-            self.released_unanswered += 1
-            self._log.warning(
-                "%s: more than %d bytes behind receipt %d: released with no message",
-                self.config.till,
-                limit,
-                hold.receipt_id,
-            )
-            self._flush(out)
-        if len(self._queue) > limit:
-            self._force()
+        while len(self._queue) > limit:
+            hold = self._holds[0] if self._holds else None
+            if hold is not None and not hold.resolved and hold.read < self._reads:
+                self._resolve(hold)
+                self.released_unanswered += 1
+                self._log.warning(
+                    "%s: more than %d bytes behind receipt %d: released with no message",
+                    self.config.till,
+                    limit,
+                    hold.receipt_id,
+                )
+            elif self._forced_to < self._received or self._feeds_from is not None:
+                self._force()
+            else:
+                return
             self._flush(out)
 
     def _fail_open(self, out: bytearray, doing: str) -> None:
@@ -594,8 +671,8 @@ class Session:
             "%s: failure while %s: passing the receipt through unchanged", self.config.till, doing
         )
         # Messages already answered stay out: only the till's bytes, all of them, in order.
-        self._emit(out, len(self._queue))
-        self._holds.clear()
+        self._emit_to(out, self._received)
+        self._forget_holds()
         try:
             state = self._tokenizer.state.copy()
         except Exception:
@@ -631,22 +708,17 @@ class Session:
             self._waiting_since = None
 
     def _deadline(self) -> float | None:
-        times = [h.deadline for h in self._holds if not h.resolved and h.deadline is not None]
+        times: list[float] = []
+        heap = self._deadlines
+        if self._timed:
+            while heap[0][2].resolved:
+                heapq.heappop(heap)
+            times.append(heap[0][0])
+        else:
+            heap.clear()
         if self._waiting_since is not None:
             times.append(self._waiting_since + self.config.feed_hold)
         idle_at = self._idle_deadline()
         if idle_at is not None:
             times.append(idle_at)
         return min(times) if times else None
-
-
-def _state_after(before: PrinterState, events: list[Event], index: int) -> PrinterState:
-    """The printer state just before ``events[index]``, replaying the commands from
-    ``before`` (the state when the batch began). Each command is fed alone, and the replay
-    closed after it, so a payload header cannot make it read the next command as data."""
-    replay = Tokenizer(before)
-    for event in events[:index]:
-        if isinstance(event, Command) and event.raw[:1] and event.raw[0] in _PREFIX_BYTES:
-            replay.feed(event.raw)
-            replay.close()
-    return replay.state.copy()

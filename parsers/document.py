@@ -19,6 +19,7 @@ from parsers.escpos.events import (
     Reset,
     Text,
     TextStyle,
+    Truncated,
 )
 
 
@@ -73,6 +74,9 @@ Block = Line | Barcode | QRCode | Image
 class Document:
     blocks: list[Block] = field(default_factory=list)
     cut: bool = False  # ended by a cut (rather than by the end of the stream or ESC @)
+    # Why the stream ended inside a command, when it did (the tokenizer's Truncated reason):
+    # the printer was left waiting for the rest, so this may not have printed whole.
+    truncated: str | None = None
 
     @property
     def lines(self) -> list[Line]:
@@ -103,7 +107,8 @@ class Document:
 # - A cut, or the end of the stream, keeps an unfinished line (text with no LF yet): a reader
 #   would rather see it than not.
 # - A document with nothing printed in it (only feeds, a drawer kick, status requests...) is
-#   dropped, whether a cut, a reset or the end of the stream ended it.
+#   dropped, whether a cut, a reset or the end of the stream ended it; also when the stream
+#   ended inside a command (``Document.truncated`` on a document that printed something).
 # - Barcodes, 2D codes and images end the line in progress (the printer prints the buffer
 #   first), then stand as blocks of their own. ``FS p`` and ``GS ( L`` fn=69 print a logo
 #   stored in the printer: we cannot see it, so it becomes an ``Image`` of size 0×0 without a
@@ -194,7 +199,13 @@ class DocumentBuilder:
         self.max_bitmap_bytes = max_bitmap_bytes
         self._document = Document()
         self._line: Line | None = None  # the unfinished line, once anything went into it
+        # The unfinished line's width so far (in character columns, for tabs), and whether it
+        # holds only blanks: kept as the line grows, so a long line costs no more per span.
+        self._column = 0
+        self._blank = True
         self._payload: _Payload | None = None
+        self._open_image: Image | None = None
+        self._open_bits: bytearray | None = None
         self._reset_settings()
 
     def _reset_settings(self) -> None:
@@ -208,7 +219,7 @@ class DocumentBuilder:
         self._graphics: _Graphics | None = None
         # The image that an adjacent raster strip or bit-image band would continue, and the
         # command that printed it (strips join strips, bands join bands).
-        self._open_image: Image | None = None
+        self._close_image()
         self._open_command = ""
         self._after_band = False
 
@@ -254,14 +265,19 @@ class DocumentBuilder:
                 self._end_document(cut=False, done=done)
         elif isinstance(event, Command):
             self._command(event)
+        elif isinstance(event, Truncated):
+            self._document.truncated = event.reason
 
     def _text(self, event: Text) -> None:
         if not event.text:
             return
         line = self._current_line(event.align)
         line.spans.append(Span(event.text, event.style))
+        self._column += len(event.text) * event.style.width
+        if self._blank and event.text.strip():
+            self._blank = False
         self._after_band = False
-        self._open_image = None
+        self._close_image()
 
     def _control(self, name: str) -> None:
         if name in ("LF", "FF"):
@@ -303,7 +319,9 @@ class DocumentBuilder:
         if self._line is None:
             # Epson applies ESC a only at the start of a line: the first text decides.
             self._line = Line(align=align if align is not None else self._align)
-        elif not any(span.text.strip() for span in self._line.spans) and align is not None:
+            self._column = 0
+            self._blank = True
+        elif self._blank and align is not None:
             # Only tab spaces so far: the first real text still sets the alignment.
             self._line.align = align
         return self._line
@@ -321,7 +339,7 @@ class DocumentBuilder:
         self._after_band = False
         if count <= 0:
             return
-        self._open_image = None
+        self._close_image()
         if self._line is not None:
             self._end_line()
             count -= 1
@@ -334,10 +352,11 @@ class DocumentBuilder:
 
     def _tab(self) -> None:
         line = self._current_line()
-        column = sum(len(span.text) * span.style.width for span in line.spans)
+        column = self._column
         stop = next((s for s in self._tab_stops if s > column), None)
         if stop is not None:  # past the last tab stop, HT is ignored
             line.spans.append(Span(" " * (stop - column)))
+            self._column = stop
 
     def _set_tab_stops(self, args: tuple[int, ...]) -> None:
         stops: list[int] = []
@@ -351,13 +370,13 @@ class DocumentBuilder:
 
     def _block(self, block: Block) -> None:
         self._end_line()
+        self._close_image()
         self._document.blocks.append(block)
-        self._open_image = None
         self._after_band = False
 
     def _end_document(self, cut: bool, done: list[Document]) -> None:
+        self._close_image()
         document, self._document = self._document, Document()
-        self._open_image = None
         self._after_band = False
         document.cut = cut
         if _printed_anything(document):
@@ -509,16 +528,30 @@ class DocumentBuilder:
             and self._document.blocks
             and self._document.blocks[-1] is previous
         ):
-            # Tills send tall pictures as strips or bands; on paper they are one picture.
-            joined = None
-            if previous.bitmap is not None and bitmap is not None:
-                joined = self._bounded(previous.bitmap + bitmap, width, previous.height + height)
-            previous.bitmap = joined
-            previous.height += height
+            # Tills send tall pictures as strips or bands; on paper they are one picture. The
+            # strips gather in a bytearray (joining bytes would copy the picture every strip).
+            bits = self._open_bits
+            if bits is None and previous.bitmap is not None:
+                bits = bytearray(previous.bitmap)
+            height += previous.height
+            too_large = (width + 7) // 8 * height > self.max_bitmap_bytes
+            if bits is None or bitmap is None or too_large:
+                previous.bitmap = bits = None
+            else:
+                bits += bitmap
+            self._open_bits = bits
+            previous.height = height
             return
         image = Image(width, height, bitmap, self._align)
         self._block(image)
         self._open_image, self._open_command = image, command
+
+    def _close_image(self) -> None:
+        """No strip or band may continue the open image any more: its bitmap is final."""
+        if self._open_image is not None and self._open_bits is not None:
+            self._open_image.bitmap = bytes(self._open_bits)
+        self._open_image = None
+        self._open_bits = None
 
     def _bounded(self, bitmap: bytes | None, width: int, height: int) -> bytes | None:
         if bitmap is None or (width + 7) // 8 * height > self.max_bitmap_bytes:

@@ -1,7 +1,9 @@
 """Bytes to receipts: tokenize, cut into documents, read each with a layout.
 
 ``read_receipts`` never raises for a receipt it cannot read: the error goes into its
-``ReadResult`` (fail open: the bytes are passed through whatever we make of them).
+``ReadResult`` (fail open: the bytes are passed through whatever we make of them). A capture
+that ends inside a command is reported as truncated, whatever the layout makes of it: the
+printer was left waiting for the rest of that command.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from parsers.document import Document, build_documents
+from parsers.escpos.events import Truncated
 from parsers.escpos.tokenizer import tokenize
 from parsers.layouts import GrammarError, Layout, ReceiptParseError, available_layouts
 from parsers.receipt import Receipt
@@ -27,20 +30,44 @@ class ReadResult:
 def read_receipts(data: bytes, layout: Layout | None = None) -> list[ReadResult]:
     """Every receipt in a capture. With no layout, each document's layout is guessed."""
     results: list[ReadResult] = []
-    for document in build_documents(tokenize(data)):
+    events = tokenize(data)
+    for document in build_documents(events):
         if not document.text().strip():
             continue  # a stray feed, a status-only job or a picture: nothing to read
-        if layout is None:
-            chosen, receipt = guess_layout(document)
-            results.append(ReadResult(document, receipt, None, chosen.name))
-            continue
-        try:
-            receipt = layout.parse(document)
-        except ReceiptParseError as exc:
-            results.append(ReadResult(document, None, str(exc), layout.name))
-        else:
-            results.append(ReadResult(document, receipt, None, layout.name))
+        result = _read(document, layout)
+        if document.truncated is not None:
+            result = _truncated(result, document.truncated)
+        results.append(result)
+    end = events[-1] if events else None
+    if isinstance(end, Truncated) and not any(r.document.truncated for r in results):
+        # Cut short where no text was printed (a picture, a header, after the last cut):
+        # still a capture that stops inside a command, which a reader must hear about.
+        results.append(_truncated(ReadResult(Document(truncated=end.reason), None, None, None)))
     return results
+
+
+def _read(document: Document, layout: Layout | None) -> ReadResult:
+    if layout is None:
+        chosen, receipt = guess_layout(document)
+        return ReadResult(document, receipt, None, chosen.name)
+    try:
+        receipt = layout.parse(document)
+    except ReceiptParseError as exc:
+        return ReadResult(document, None, str(exc), layout.name)
+    return ReadResult(document, receipt, None, layout.name)
+
+
+def _truncated(result: ReadResult, reason: str | None = None) -> ReadResult:
+    """The result of a document the capture cut short: an error that says so first, and
+    what the layout made of it after."""
+    reason = reason if reason is not None else result.document.truncated
+    error = f"{reason} (the capture ends inside this command)"
+    if result.receipt is not None:
+        number = f"receipt {result.receipt.number}" if result.receipt.number else "it"
+        error += f"; the layout read {number}, but it may not have printed whole"
+    elif result.error is not None:
+        error += f"; {result.error}"
+    return ReadResult(result.document, None, error, result.layout)
 
 
 def guess_layout(document: Document) -> tuple[Layout, Receipt]:

@@ -13,6 +13,7 @@ from parsers.escpos.events import (
     StatusRequest,
     Text,
     TextStyle,
+    Truncated,
     Unknown,
 )
 from parsers.escpos.state import PrinterState
@@ -34,6 +35,7 @@ __all__ = [
     "Text",
     "TextStyle",
     "Tokenizer",
+    "Truncated",
     "Unknown",
     "tokenize",
 ]

@@ -54,12 +54,13 @@ PayloadRule = Callable[[tuple[int, ...]], int]
 class Items:
     """Sub-items after a header: ``count(args)`` times a ``header``-byte sub-header named
     ``name``, then a payload of ``payload(args, sub_args)`` bytes (``args`` being the main
-    header's)."""
+    header's). ``unit`` names the items in words ("characters"), for a truncated stream."""
 
     name: str
     count: Callable[[tuple[int, ...]], int]
     header: int
     payload: Callable[[tuple[int, ...], tuple[int, ...]], int]
+    unit: str = "items"
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,10 +210,14 @@ TABLE: dict[bytes, Spec | Family] = {
         args_by_first={**dict.fromkeys(range(7), 1), **dict.fromkeys(range(65, 80), 2)},
         payload=_gs_k,
     ),
-    _key(FS, "q"): Spec("FS q", 1, items=Items("FS q image", _fs_q_count, 4, _fs_q_image)),
+    _key(FS, "q"): Spec(
+        "FS q", 1, items=Items("FS q image", _fs_q_count, 4, _fs_q_image, "images")
+    ),
     # FS 2 c1 c2 d1...d72: one user-defined 24x24 Kanji character (Epson TM models).
     _key(FS, "2"): Spec("FS 2", 2, payload=lambda _args: 72),
-    _key(ESC, "&"): Spec("ESC &", 3, items=Items("ESC & char", _esc_amp_count, 1, _esc_amp_char)),
+    _key(ESC, "&"): Spec(
+        "ESC &", 3, items=Items("ESC & char", _esc_amp_count, 1, _esc_amp_char, "characters")
+    ),
     # Families: a third name byte.
     _key(ESC, "("): Family("ESC (", {}, _paren("ESC")),
     _key(GS, "("): Family("GS (", {}, _paren("GS")),

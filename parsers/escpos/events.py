@@ -1,9 +1,12 @@
 """What the tokenizer emits: one event per command, control byte or run of text.
 
 Every input byte belongs to exactly one event, in order, so ``b"".join(e.raw for e in
-events)`` is the input again. Events are plain values: treat them as immutable. They are
-``slots`` dataclasses rather than frozen ones because a frozen dataclass costs three times as
-much to build, and the tokenizer builds one per command.
+events)`` is the input again. Every event holds at least one byte, but for a stream that ends
+right after a command's header: the ``Truncated`` event that says so is last and may be empty.
+
+Events are plain values: treat them as immutable. They are ``slots`` dataclasses rather than
+frozen ones because a frozen dataclass costs three times as much to build, and the tokenizer
+builds one per command.
 """
 
 from __future__ import annotations
@@ -119,3 +122,21 @@ class Unknown(Event):
     """
 
     reason: str
+
+
+@dataclass(slots=True)
+class Truncated(Unknown):
+    """The stream ended inside a command (emitted by ``Tokenizer.close()``, always last).
+
+    ``raw`` is what came of it that no earlier event holds: the unfinished header or payload
+    piece, or nothing when the stream ended right after a complete header (its ``Command``
+    event came earlier). ``command`` names the command cut short; it declared ``declared``
+    ``unit`` (bytes, or characters and images for ``ESC &`` and ``FS q``; ``None`` when the
+    bytes that came do not say yet) and ``received`` of them came. ``reason`` says all of it
+    in words, starting with "truncated".
+    """
+
+    command: str = ""
+    declared: int | None = None
+    received: int = 0
+    unit: str = "bytes"

@@ -30,8 +30,12 @@ Events, byte by byte:
 - Anything else starting with a prefix is ``Unknown``: the prefix and the unknown name byte (or
   the prefix alone when that byte is a control, or for a lone DLE), so a following command is
   never swallowed. A command with an impossible selector (``GS V 7``) is ``Unknown`` over its
-  name bytes. At ``close()`` a truncated command, or the unfinished piece of a payload, is
-  ``Unknown`` with a reason starting "truncated".
+  name bytes.
+- At ``close()``, a stream that ends inside a command ends in a ``Truncated`` event (an
+  ``Unknown`` whose reason starts "truncated"): the command's name, what it declared (bytes,
+  or characters and images for ``ESC &`` and ``FS q``) and what came. It holds the unfinished
+  header or payload piece, or no byte at all when the stream ended right after a complete
+  header (``ESC & y c1 c2`` and no character; a ``GS v 0`` header and no data).
 
 ``GS D 0`` (BMP graphics) is sized by the BMP's own header, which the command table reads as
 its last arguments. In Kanji mode a text run comes as runs of one-byte and of two-byte
@@ -55,6 +59,7 @@ from parsers.escpos.commands import (
     PREFIXES,
     TABLE,
     UNTIL_NUL,
+    Family,
     Items,
     Kind,
     Spec,
@@ -72,6 +77,7 @@ from parsers.escpos.events import (
     StatusRequest,
     Text,
     TextStyle,
+    Truncated,
     Unknown,
 )
 from parsers.escpos.state import KanjiStyle, PrinterState
@@ -334,6 +340,9 @@ class Tokenizer:
     def __init__(self, state: PrinterState | None = None) -> None:
         self.state: PrinterState = state.copy() if state is not None else PrinterState()
         self._buf = b""
+        # When _buf is an unfinished text run, its length: the next feed looks only at what
+        # continues it, so a run fed a byte at a time is scanned once, not once per byte.
+        self._text_run = 0
         # The payload being read: its command's name, bytes still to come (not counting the
         # unfinished piece), the offset of the unfinished piece, and that piece's bytes.
         self._payload_name = ""
@@ -344,6 +353,8 @@ class Tokenizer:
         # Sub-items still to come (FS q images, ESC & characters).
         self._items: Items | None = None
         self._items_left = 0
+        self._items_count = 0
+        self._items_of = ""  # the command the sub-items belong to
         self._items_args: tuple[int, ...] = ()
         self._table = ""
         self._kanji: str | None = None
@@ -356,25 +367,48 @@ class Tokenizer:
 
     def feed(self, data: bytes) -> list[Event]:
         out: list[Event] = []
-        if data:
-            self._run(self._buf + data if self._buf else bytes(data), out, closing=False)
+        if not data:
+            return out
+        run = self._text_run
+        if run:
+            self._text_run = 0
+            more = _TEXT_RUN.match(data, 0, MAX_TEXT_RUN - run)
+            if more is not None and more.end() == len(data) and run + len(data) < MAX_TEXT_RUN:
+                self._buf += data  # the run goes on past this chunk too
+                self._text_run = run + len(data)
+                return out
+        self._run(self._buf + data if self._buf else bytes(data), out, closing=False)
         return out
 
     def close(self) -> list[Event]:
         out: list[Event] = []
+        self._text_run = 0
         self._run(self._buf, out, closing=True)
-        if self._piece_len:
-            raw = b"".join(self._piece)
-            total = self._payload_offset + self._piece_len + self._payload_left
-            reason = (
-                f"truncated payload of {self._payload_name}: "
-                f"{self._payload_offset + self._piece_len} of {total} bytes"
+        if self._payload_left:
+            name = self._payload_name
+            came = self._payload_offset + self._piece_len
+            total = came + self._payload_left
+            reason = f"truncated payload of {name}: {came} of {total} bytes"
+            if self._items is not None and name == self._items.name:
+                reason += self._item_place(self._items_count - self._items_left)
+            out.append(Truncated(b"".join(self._piece), reason, name, total, came))
+        elif self._items is not None and self._items_left:
+            done, count, unit = (
+                self._items_count - self._items_left,
+                self._items_count,
+                self._items.unit,
             )
-            out.append(Unknown(raw, reason))
-        self._payload_left = self._piece_len = self._items_left = 0
+            reason = f"truncated {self._items_of}: {done} of {count} {unit}"
+            out.append(Truncated(b"", reason, self._items_of, count, done, unit))
+        self._payload_left = self._piece_len = self._items_left = self._items_count = 0
         self._piece = []
         self._items = None
         return out
+
+    def _item_place(self, index: int) -> str:
+        """Which sub-item a truncated stream ended in: ", in character 2 of 3"."""
+        assert self._items is not None
+        return f", in {self._items.unit.removesuffix('s')} {index} of {self._items_count}"
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -421,6 +455,7 @@ class Tokenizer:
             if b >= 0x20:
                 j = text_match(buf, i).end()  # type: ignore[union-attr]
                 if j == n and j - i < MAX_TEXT_RUN and not closing:
+                    self._text_run = j - i
                     return -1 - i  # the run may go on in the next chunk
                 if kanji is None:
                     raw = buf[i:j]
@@ -511,7 +546,10 @@ class Tokenizer:
         if end > n:
             if not closing:
                 return -1
-            out.append(Unknown(buf[i:], f"truncated {items.name} header"))
+            came = n - i
+            reason = f"truncated {items.name} header: {came} of {items.header} bytes"
+            reason += self._item_place(self._items_count - self._items_left + 1)
+            out.append(Truncated(buf[i:], reason, items.name, items.header, came))
             self._items_left = 0
             return n
         raw = buf[i:end]
@@ -527,7 +565,7 @@ class Tokenizer:
         """Read the command at ``i``; return the index after it, or -1 to wait for bytes."""
         prefix = buf[i]
         if i + 1 >= n:
-            return self._incomplete(buf, i, out, closing, _PREFIX_NAMES[prefix])
+            return self._incomplete(buf, i, out, closing, _PREFIX_NAMES[prefix], None)
         if prefix == DLE and buf[i + 1] not in (0x04, 0x05, 0x14):
             out.append(Unknown(buf[i : i + 1], "DLE not followed by EOT, ENQ or DC4"))
             return i + 1
@@ -535,7 +573,9 @@ class Tokenizer:
         name_len = 2
         if key in _FAMILIES:
             if i + 2 >= n:
-                return self._incomplete(buf, i, out, closing, _PREFIX_NAMES[prefix])
+                family = TABLE[key]
+                assert isinstance(family, Family)
+                return self._incomplete(buf, i, out, closing, family.prefix, None)
             key = buf[i : i + 3]
             name_len = 3
         spec = _SPECS.get(key)
@@ -553,7 +593,7 @@ class Tokenizer:
         nargs = spec.args
         if spec.args_by_first is not None:
             if start >= n:
-                return self._incomplete(buf, i, out, closing, spec.name)
+                return self._incomplete(buf, i, out, closing, spec.name, None)
             chosen = spec.args_by_first.get(buf[start], spec.args_default)
             if chosen is None:
                 reason = f"{spec.name} with unexpected argument {buf[start]}"
@@ -566,11 +606,11 @@ class Tokenizer:
                 if n - start >= spec.until_nul:
                     out.append(Unknown(buf[i:start], f"{spec.name} list without its NUL"))
                     return start
-                return self._incomplete(buf, i, out, closing, spec.name)
+                return self._incomplete(buf, i, out, closing, spec.name, None)
             nargs = nul + 1 - start
         end = start + nargs
         if end > n:
-            return self._incomplete(buf, i, out, closing, spec.name)
+            return self._incomplete(buf, i, out, closing, spec.name, end - i)
         raw = buf[i:end]
 
         hit = _EVENT_CACHE.get(raw)
@@ -582,11 +622,15 @@ class Tokenizer:
             if length == UNTIL_NUL:
                 nul = buf.find(b"\0", end, end + NUL_SCAN)
                 if nul < 0:
-                    if n - end < NUL_SCAN and not closing:
+                    if n - end >= NUL_SCAN:
+                        out.append(Unknown(raw, f"no NUL within 255 bytes: {spec.name} data"))
+                        return end  # resynchronise on the data
+                    if not closing:
                         return -1
-                    why = "truncated" if n - end < NUL_SCAN else "no NUL within 255 bytes:"
-                    out.append(Unknown(raw, f"{why} {spec.name} data"))
-                    return end  # resynchronise on the data
+                    # The stream ended before the NUL: what came is the barcode's data.
+                    reason = f"truncated {spec.name} data: no NUL in the {n - end} bytes that came"
+                    out.append(Truncated(buf[i:], reason, spec.name, None, n - i))
+                    return n
                 # Depends on the data, so not cached.
                 event = _build(spec, raw, args, nul + 1 - end)
             else:
@@ -605,15 +649,26 @@ class Tokenizer:
             self._start_payload(spec.name, event.payload_length)
         if spec.items is not None:
             self._items = spec.items
-            self._items_left = spec.items.count(event.args)
+            self._items_left = self._items_count = spec.items.count(event.args)
+            self._items_of = spec.name
             self._items_args = event.args
         return end
 
     @staticmethod
-    def _incomplete(buf: bytes, i: int, out: list[Event], closing: bool, name: str) -> int:
+    def _incomplete(
+        buf: bytes, i: int, out: list[Event], closing: bool, name: str, declared: int | None
+    ) -> int:
+        """Wait for more bytes; or, closing, report the command cut short (``declared``: its
+        length, when the bytes that came already tell it)."""
         if not closing:
             return -1
-        out.append(Unknown(buf[i:], f"truncated {name}"))
+        came = len(buf) - i
+        if declared is None:
+            bytes_came = "1 byte" if came == 1 else f"{came} bytes"
+            reason = f"truncated {name}: {bytes_came} came, too few to tell its length"
+        else:
+            reason = f"truncated {name}: {came} of {declared} bytes"
+        out.append(Truncated(buf[i:], reason, name, declared, came))
         return len(buf)
 
     def _refresh_decoding(self) -> None:
@@ -622,6 +677,19 @@ class Tokenizer:
         self._table = codepages.decoding_table(state.code_page, state.international)
         # Pure ASCII text then decodes with the faster ASCII codec.
         self._ascii_ok = self._table[:0x80] == _ASCII
+
+
+def apply_effect(state: PrinterState, event: Event) -> None:
+    """Change ``state`` as ``event`` changed the tokenizer's state when it was read.
+
+    A reader of a batch of events can follow the printer state event by event with it (the
+    state at a cut in the middle of the batch), at the cost of one lookup per event, rather
+    than tokenizing the batch's commands again.
+    """
+    if isinstance(event, Command):
+        effect = _EFFECTS.get(event.name)
+        if effect is not None:
+            effect(state, *event.args)
 
 
 def tokenize(data: bytes, state: PrinterState | None = None) -> list[Event]:

@@ -523,6 +523,18 @@ def test_till_closed_while_holding_releases_everything_with_no_message() -> None
     assert r.requests[1].raw == b"TAIL \x1d"
 
 
+def test_a_stream_ending_inside_a_command_reports_its_receipt_as_truncated() -> None:
+    tail = ESC + b"&\x03\x20\x22"  # three user-defined characters promised, none sent
+    r = run().send(SALE + CUT, SALE + tail)
+    assert r.requests[0].document.truncated is None
+    r.answer(1, M)
+    r.close(now=0.5)
+    assert r.taken() == SALE + M + CUT + SALE + tail
+    last = r.requests[-1]
+    assert not last.held and last.raw == SALE + tail
+    assert last.document.truncated == "truncated ESC &: 0 of 3 characters"
+
+
 def test_a_message_answered_before_close_keeps_its_place() -> None:
     r = run().send(b"ONE\n" + CUT + b"TWO\n" + CUT)
     r.answer(2, b"<2>")
@@ -573,7 +585,8 @@ def test_receipt_ends_let_go_with_no_message_are_counted() -> None:
     session.from_till(SALE + CUT, 0.0)
     session.timer(1.0)  # past max_hold
     assert session.released_unanswered == 1
-    session.from_till(SALE + CUT + b"x" * 100, 2.0)  # too much waits behind the hold
+    session.from_till(SALE + CUT, 2.0)
+    session.from_till(b"x" * 100, 2.1)  # the till goes on: too much waits behind the hold
     assert session.released_unanswered == 2
     session.from_till(SALE + CUT, 3.0)
     session.till_closed(3.1)  # the till went away while it was held

@@ -296,6 +296,27 @@ def test_raster_strips_of_one_picture_join_into_one_image() -> None:
     assert doc.blocks == [Image(8, 3, b"\x01\x02\x03"), Image(16, 1, b"ab")]
 
 
+def test_many_strips_join_into_one_picture_and_past_the_bound_keep_only_its_size() -> None:
+    rows = [bytes((n % 256,)) for n in range(3000)]
+    events = [e for row in rows for e in raster(0, 1, 1, row)]
+    doc = only(build_documents([*events, text("after"), LF]))
+    assert doc.blocks[0] == Image(8, 3000, b"".join(rows))
+    builder = DocumentBuilder(max_bitmap_bytes=2000)
+    (big,) = builder.feed([*events, cut()])
+    assert big.blocks == [Image(8, 3000, None)]
+
+
+def test_a_long_line_of_tabs_and_blanks_keeps_its_columns_and_alignment() -> None:
+    ht = Control(b"\t", "HT")
+    events = [e for _ in range(2000) for e in (text(" "), cmd("ESC E", 1))]
+    events += [text("x", align=Align.RIGHT), *[e for _ in range(40) for e in (ht, text("y"))]]
+    (line,) = only(build_documents([*events, LF])).lines
+    assert line.align is Align.RIGHT  # the first text that is not blank decides
+    assert line.text == " " * 2000 + "x" + "y" * 40  # past the last stop (248) HT is ignored
+    wide = [text("ab"), *[e for _ in range(30) for e in (ht, text("c"))], LF]
+    assert only(build_documents(wide)).text() == "ab" + " " * 6 + "c" + (" " * 7 + "c") * 29 + "\n"
+
+
 def test_large_image_keeps_only_its_size() -> None:
     builder = DocumentBuilder(max_bitmap_bytes=100)
     events = raster(0, 20, 10, bytes(200))  # 200 bytes of bitmap

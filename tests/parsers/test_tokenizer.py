@@ -589,6 +589,16 @@ def test_truncated_payload_at_close():
     assert unknown.reason == "truncated payload of GS v 0: 100 of 256 bytes"
 
 
+def test_long_text_runs_fed_a_byte_at_a_time_are_the_same_events():
+    data = b"x" * (MAX_TEXT_RUN + 100) + b"\n" + FS + b"&" + "日本".encode("shift_jis") * 2100
+    tokenizer = Tokenizer()
+    events = []
+    for i in range(len(data)):
+        events += tokenizer.feed(data[i : i + 1])
+        assert sum(len(e.raw) for e in events) + tokenizer.pending == i + 1
+    assert events + tokenizer.close() == tokenize(data)
+
+
 def test_pending_covers_a_possible_cut():
     tokenizer = Tokenizer()
     assert kinds(tokenizer.feed(b"TOTAL\n" + GS)) == ["Text", "Control:LF"]

@@ -96,6 +96,11 @@ class ReceiptHandler:
             return None
         if not request.document.text().strip():
             return None  # a stray feed, a status-only job, a logo: nothing to read
+        if request.document.truncated is not None:
+            # The stream ended inside a command: the printer did not get the receipt whole.
+            why = f"the stream ended inside a command: {request.document.truncated}"
+            self._keep_unread(request, why)
+            return None
         outcome = await self.award(request)
         if outcome is None or not request.held:
             return None  # nothing to say, or observe mode, or its cut had gone on already

@@ -575,6 +575,24 @@ async def test_unreadable_receipts_print_byte_exact_and_are_kept_unread(rigs: Ri
         assert why.strip(), each.name
 
 
+@pytest_twisted.ensureDeferred
+async def test_a_receipt_whose_stream_ends_inside_a_command_earns_nothing_and_is_kept(
+    rigs: RigMaker,
+) -> None:
+    rig = await rigs(TillSpec("diner"))
+    sale = capture("diner_us/sale_card_tip").data
+    # The whole sale but its cut, then an ESC & header whose characters never come.
+    data = sale[: sale.index(b"\x1dV")] + b"\x1b&\x03"
+    printed = await rig.send("diner", data)
+    assert printed.data == data
+    handler = rig.daemon.tills["diner"].handler
+    assert handler is not None
+    await until(reactor, lambda: handler.unread == 1, "the receipt to be kept unread")
+    assert handler.awarded == 0
+    (kept,) = (rig.daemon.unread.folder / "diner").glob("*.bin")
+    assert "ended inside a command" in kept.with_suffix(".why").read_text(encoding="utf-8")
+
+
 # --- a daemon killed between the cut and the award ------------------------------------------
 
 

@@ -41,11 +41,12 @@ from bridge.loyalty import Journal, PointsRule
 from bridge.parse_worker import ParseWorker
 from bridge.session import Mode
 from bridge.store import make_engine
+from drivers.access import AccessFactory, AccessRules
 from drivers.device_file import DeviceFilePrinter
 from drivers.escpos_out import Message, render_message
 from drivers.link import LinkOptions, PrinterConnector, TillLink
 from drivers.serial_port import SerialPrinter, open_serial_till_from_config
-from drivers.tcp import TcpPrinter, listen_tcp_from_config
+from drivers.tcp import TcpPrinter, listen_tcp
 from parsers.escpos.state import PrinterState
 
 log = logging.getLogger(__name__)
@@ -250,7 +251,26 @@ class Daemon:
         )
         running = RunningTill(config, link, handler)
         if isinstance(config.listen, TcpListen):
-            running.listening = listen_tcp_from_config(link, config.listen, self.reactor)
+            # The allow list, connection limit and idle timeout stand before the till's link.
+            access = AccessFactory(
+                link,
+                AccessRules.for_listener(
+                    config.listen.host,
+                    config.allow,
+                    config.max_connections,
+                    config.idle_timeout_s or None,
+                ),
+                config.name,
+                self.reactor,
+            )
+            running.listening = listen_tcp(
+                link,
+                config.listen.host,
+                config.listen.port,
+                self.reactor,
+                backlog=config.listen_backlog,
+                factory=access,
+            )
         elif isinstance(config.listen, SerialPortConfig):
             self._open_serial(running)
             running._reopen = task.LoopingCall(self._open_serial, running)

@@ -18,7 +18,7 @@ from twisted.internet.endpoints import (
     TCP6ClientEndpoint,
     connectProtocol,
 )
-from twisted.internet.interfaces import IListeningPort, IStreamClientEndpoint
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IStreamClientEndpoint
 from twisted.internet.protocol import Protocol as TwistedProtocol
 
 from drivers.link import TillLink
@@ -66,10 +66,17 @@ class TcpPrinter:
 
 
 def listen_tcp(
-    link: TillLink, host: str, port: int, reactor: Any, backlog: int = 50
+    link: TillLink,
+    host: str,
+    port: int,
+    reactor: Any,
+    backlog: int = 50,
+    factory: IProtocolFactory | None = None,
 ) -> IListeningPort:
-    """Listen for tills on ``host:port`` (``port`` 0: any free port, see ``getHost()``)."""
-    listening = reactor.listenTCP(port, link, backlog=backlog, interface=host)
+    """Listen for tills on ``host:port`` (``port`` 0: any free port, see ``getHost()``);
+    ``factory`` serves the connections instead of ``link`` (``drivers.access`` wraps it)."""
+    serving = link if factory is None else factory
+    listening = reactor.listenTCP(port, serving, backlog=backlog, interface=host)
     # Accepted sockets inherit it, so the till's first window is already small.
     listening.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, link.options.till_rcvbuf)
     return listening

@@ -28,6 +28,10 @@ def run(args: argparse.Namespace) -> int:
 
     setup_logging(config.log_level, json_lines=getattr(args, "log_format", "text") == "json")
     log.info("config %s", config.source)
+    from bridge.config import config_warnings
+
+    for warning in config_warnings(config):
+        log.warning("config: %s", warning)
     return serve(config)
 
 

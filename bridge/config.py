@@ -469,6 +469,7 @@ class Config:
     log_level: str  # a logging level name: DEBUG, INFO, WARNING, ERROR, CRITICAL
     tills: tuple[TillConfig, ...]
     source: Path | None = None  # the file it was read from; None for the embedded defaults
+    log_file: Path | None = None  # None: standard error; a file is reopened on SIGHUP
 
 
 def default_config(workdir: Path) -> Config:
@@ -539,7 +540,15 @@ def config_warnings(config: Config) -> list[str]:
     return found
 
 
-_TOP_KEYS = ("log_level", "journal", "capture_dir", "database", "loyalty", "tills")
+_TOP_KEYS = (
+    "log_level",
+    "log_file",
+    "journal",
+    "capture_dir",
+    "database",
+    "loyalty",
+    "tills",
+)
 _TILL_KEYS = tuple(f for f in TillConfig.__dataclass_fields__)
 E = TypeVar("E", bound=Enum)
 
@@ -567,6 +576,7 @@ class _Loader:
         journal = self.path(data, "journal", DEFAULT_JOURNAL)
         capture_dir = self.path(data, "capture_dir", None)
         log_level = self.choice(data, "log_level", "log_level", LOG_LEVELS, "info")
+        log_file = self.path(data, "log_file", None)
         tills = self.tills(data.get("tills"))
         if self.errors:
             return None
@@ -579,6 +589,7 @@ class _Loader:
             log_level=log_level.upper(),
             tills=tills,
             source=self.source,
+            log_file=log_file,
         )
 
     # -- sections

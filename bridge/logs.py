@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO
 
 from twisted.logger import STDLibLogObserver, globalLogBeginner
@@ -98,9 +100,38 @@ def _drop_chatter(record: logging.LogRecord) -> bool:
     return True
 
 
-def setup_logging(level: str, json_lines: bool = False, stream: TextIO | None = None) -> None:
-    """Send the stdlib's and Twisted's logs to ``stream`` (standard error) at ``level``."""
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+class ReopenableFileHandler(logging.FileHandler):
+    """A log file, created owner-only, that ``reopen()`` closes and opens again by name:
+    after logrotate has moved it, the next lines go to a new file at the same path."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, encoding="utf-8", delay=False)
+
+    def _open(self) -> TextIO:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return open(fd, "a", encoding="utf-8")
+
+    def reopen(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            if self.stream is not None:
+                self.stream.close()
+            self.stream = self._open()
+
+
+def setup_logging(
+    level: str,
+    json_lines: bool = False,
+    stream: TextIO | None = None,
+    path: Path | None = None,
+) -> logging.Handler:
+    """Send the stdlib's and Twisted's logs to ``path`` (a file, see
+    ``ReopenableFileHandler``) or ``stream`` (standard error) at ``level``; the handler."""
+    handler: logging.Handler
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = ReopenableFileHandler(path)
+    else:
+        handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else KeyValueFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -117,3 +148,4 @@ def setup_logging(level: str, json_lines: bool = False, stream: TextIO | None = 
         globalLogBeginner.beginLoggingTo(
             [STDLibLogObserver(name="twisted")], discardBuffer=True, redirectStandardIO=False
         )
+    return handler

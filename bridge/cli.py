@@ -215,12 +215,13 @@ def _seconds(text: str) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    use_capability_cache()
-    module_name, func_name = args.run.split(":")
-    # Import the command lazily: each pulls in different libraries (Lark, Pillow...).
-    module = __import__(module_name, fromlist=[func_name])
     try:
+        with safe_output(daemon=False):  # argparse's messages quote what was typed
+            args = build_parser().parse_args(argv)
+        use_capability_cache()
+        module_name, func_name = args.run.split(":")
+        # Import the command lazily: each pulls in different libraries (Lark, Pillow...).
+        module = __import__(module_name, fromlist=[func_name])
         with safe_output(daemon=args.command == "run"):
             code = int(getattr(module, func_name)(args) or 0)
             sys.stdout.flush()

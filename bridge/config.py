@@ -33,7 +33,6 @@ from urllib.parse import urlsplit
 
 from bridge.session import EndOfReceipt, Mode, SessionConfig
 from bridge.texts import DEFAULT_LANGUAGE, LANGUAGES
-from drivers.access import is_loopback_host
 
 if TYPE_CHECKING:
     from drivers.escpos_out import PrinterProfile
@@ -523,6 +522,8 @@ def load_config(path: str | Path) -> Config:
 def config_warnings(config: Config) -> list[str]:
     """What is allowed but probably unwise: ``check-config`` prints these, the daemon logs
     them at its start."""
+    from drivers.access import is_loopback_host  # Twisted: only when asked
+
     found: list[str] = []
     for till in config.tills:
         listen = till.listen

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 
-# C0, DEL and C1 (Unicode category Cc), plus the line and paragraph separators that some
-# viewers break lines on.
-_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0, DEL and C1 (Unicode category Cc), the line and paragraph separators that some viewers
+# break lines on, and the lone surrogates that stand for undecodable bytes (a file name with
+# byte 0x9B, read with surrogateescape, would write that raw byte back out).
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\udc80-\udcff]")
 # Select Graphic Rendition only (bold, underline, reset): styling, never cursor or title.
 _SGR = r"\x1b\[[0-9;]*m"
 # What json.dumps leaves raw in a string (it escapes C0 itself; its own indent is line breaks).
@@ -25,6 +26,8 @@ _JSON_RAW_RE = re.compile("[\x7f-\x9f\u2028\u2029]")
 
 def _escaped(char: str) -> str:
     code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"  # the undecodable byte it stands for
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 

@@ -168,3 +168,19 @@ def test_a_bad_timeout_is_refused() -> None:
     done = shell(f"{TILLBRIDGE} parse README.md --timeout 0")
     assert done.returncode == 2
     assert "is not a number of seconds" in done.stderr
+
+
+def test_an_undecodable_file_name_is_shown_escaped_not_as_its_raw_byte(tmp_path: Path) -> None:
+    """Byte 0x9B in a file name is a CSI on a terminal in 8-bit mode."""
+    name = os.fsdecode(bytes(tmp_path) + b"/receipt\x9b.bin")
+    Path(name).write_bytes(FIXTURES[0].read_bytes())
+    done = subprocess.run(
+        [TILLBRIDGE, "parse", name],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"\x9b" not in done.stdout
+    assert b"receipt\\x9b.bin" in done.stdout

@@ -3,10 +3,12 @@ the warnings check-config and the daemon give about a till open to every address
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -109,6 +111,49 @@ def test_the_daemon_warns_at_its_start(tmp_path: Path) -> None:
             if "tillbridge running" in line:
                 break
         assert any("level=warning" in s and "no allow list" in s for s in seen), seen
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_the_daemon_refuses_an_address_outside_the_allow_list(tmp_path: Path) -> None:
+    """A real ``tillbridge run`` with an allow list that leaves out loopback: a connection from
+    127.0.0.1 is closed before a byte is read, and the log names the till and the address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "tillbridge.log"
+    config = write(
+        tmp_path,
+        f'journal = "{tmp_path}/j.jsonl"\nlog_file = "{log}"\n'
+        + till(
+            listen=f"tcp:127.0.0.1:{port}",
+            mode="passthrough",
+            printer="tcp:127.0.0.1:9",
+            allow='RAW:["10.0.0.0/8"]',
+        ),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge.cli", "run", "--config", str(config)],
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while "tillbridge running" not in (log.read_text() if log.exists() else ""):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
+            contextlib.suppress(ConnectionResetError),  # a reset is closed too
+        ):
+            assert sock.recv(10) == b""
+        while "refused a connection" not in log.read_text():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        line = next(x for x in log.read_text().splitlines() if "refused a connection" in x)
+        assert "till front: refused a connection from 127.0.0.1: not in its allow list" in line
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -3,7 +3,9 @@ the wrapper passes everything (half-close too), refuses what its rules refuse, a
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +14,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor, threads
 
-from bridge.session import HandleReceipt, SessionConfig
+from bridge.session import HandleReceipt, Mode, SessionConfig
 from drivers.access import AccessFactory, AccessRules, default_allow
 from drivers.link import TillLink
 from drivers.tcp import TcpPrinter, listen_tcp
@@ -29,12 +31,19 @@ from tests.drivers.link_harness import (
     sleep,
     until,
 )
+from tests.drivers.test_link_tcp import Flood
 
 
 class GuardedBridge:
     """A TillLink behind an AccessFactory, listening on a free loopback port."""
 
-    def __init__(self, printer_port: int, rules: AccessRules, answer: Any = None) -> None:
+    def __init__(
+        self,
+        printer_port: int,
+        rules: AccessRules,
+        answer: Any = None,
+        config: SessionConfig | None = None,
+    ) -> None:
         self.requests: list[HandleReceipt] = []
 
         def handler(request: HandleReceipt) -> Any:
@@ -42,7 +51,7 @@ class GuardedBridge:
             return answer(request) if answer is not None else None
 
         connector = TcpPrinter("127.0.0.1", printer_port, reactor, connect_timeout=2.0)
-        self.config = SessionConfig(till="t")
+        self.config = config if config is not None else SessionConfig(till="t")
         self.link = TillLink(self.config, handler, connector, reactor)
         self.access = AccessFactory(self.link, rules, "t", reactor)
         self.listening = listen_tcp(self.link, "127.0.0.1", 0, reactor, factory=self.access)
@@ -164,6 +173,28 @@ async def test_a_till_that_keeps_sending_is_not_timed_out(printer: Any, guarded:
     assert await threads.deferToThread(read_to_end, sock) == STATUS
     assert bridge.access.idle_closed == 0
     assert M in fake.received
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_till_held_back_by_a_stopped_printer_is_not_timed_out(
+    printer: Any, guarded: Any
+) -> None:
+    """Its silence is the bridge's doing (backpressure), not the till's: as with a printer
+    out of paper, the till waits as long as it takes."""
+    fake, printer_port = printer
+    fake.paused = True
+    config = SessionConfig(mode=Mode.PASSTHROUGH, till="t")
+    bridge = guarded(printer_port, AccessRules(None, None, 0.3), config=config)
+    data = os.urandom(8 << 20)
+    flood = Flood(bridge.port, data)
+    await until(lambda: bool(bridge.link.pairings) and bool(fake.connections))
+    await sleep(1.5)  # five idle timeouts
+    assert bridge.access.idle_closed == 0 and not flood.done.is_set()
+    fake.connections[0].transport.resumeProducing()
+    await threads.deferToThread(flood.done.wait, 20)
+    await fake.connections[0].closed
+    assert hashlib.sha256(fake.received).digest() == hashlib.sha256(data).digest()
+    assert bridge.access.idle_closed == 0
 
 
 # --- the rules alone -------------------------------------------------------------------

@@ -1,11 +1,22 @@
-"""The ``tillbridge`` command."""
+"""The ``tillbridge`` command.
+
+What every subcommand shares: its output is written through ``SafeStream``, so a control
+character from a receipt (text, a file name, an error quoting either) reaches the terminal as
+``\x1b``, never as a command to it; a reader that goes away (``tillbridge parse ... | head``)
+ends the command quietly with status 141, as a process killed by SIGPIPE, not a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TextIO
 
+from bridge.safe_text import escape_controls
 from drivers.escpos_cache import use_capability_cache
 
 
@@ -21,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE", help="raw ESC/POS captures (.bin)")
     p.add_argument("--layout", help="layout (grammar) name or .lark path; default: guess")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_timeout_option(p)
     p.set_defaults(run="bridge.commands.parse:run")
 
     run = sub.add_parser("run", help="run the bridge daemon in the foreground")
@@ -72,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     aw.add_argument("files", nargs="+", metavar="FILE", help="raw captures (.bin)")
     aw.add_argument("--till", required=True, help="the till they came from (its layout, its store)")
     aw.add_argument("--layout", help="read them with this layout instead of the till's")
+    add_timeout_option(aw)
     add_config_option(aw)
     aw.set_defaults(run="bridge.commands.award:run")
 
@@ -115,13 +128,106 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+BROKEN_PIPE_STATUS = 141  # 128 + SIGPIPE: what a shell shows for `cat big | head -1`
+
+
+class SafeStream(io.TextIOBase):
+    """A text stream that escapes control characters on their way out (line breaks and tabs
+    kept; on a terminal, the demo's bold and underline kept too)."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self.inner = inner  # for a caller that writes UTF-8 bytes itself, escaped first
+        self._inner = inner
+        self._sgr = _isatty(inner)
+
+    def write(self, text: str) -> int:
+        self._inner.write(escape_controls(text, keep="\n\t", allow_sgr=self._sgr))
+        return len(text)
+
+    def flush(self) -> None:
+        self._inner.flush()
+
+    def isatty(self) -> bool:
+        return _isatty(self._inner)
+
+    def fileno(self) -> int:
+        return self._inner.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._inner, "encoding", "utf-8")
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@contextmanager
+def safe_output(daemon: bool) -> Iterator[None]:
+    """Standard output and error escaped for the command's run (the daemon's own log lines
+    are escaped by their formatter: ``bridge.logs``)."""
+    if daemon:
+        yield
+        return
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _reader_gone() -> int:
+    # Python flushes standard output once more at exit: onto /dev/null now, so that last
+    # flush cannot fail with a second BrokenPipeError.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+    return BROKEN_PIPE_STATUS
+
+
+def add_timeout_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="the longest one capture may take to read, or a layout to compile (default 20)",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 3600")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    use_capability_cache()
-    module_name, func_name = args.run.split(":")
-    # Import the command lazily: each pulls in different libraries (Lark, Pillow...).
-    module = __import__(module_name, fromlist=[func_name])
-    return int(getattr(module, func_name)(args) or 0)
+    try:
+        with safe_output(daemon=False):  # argparse's messages quote what was typed
+            args = build_parser().parse_args(argv)
+        use_capability_cache()
+        module_name, func_name = args.run.split(":")
+        # Import the command lazily: each pulls in different libraries (Lark, Pillow...).
+        module = __import__(module_name, fromlist=[func_name])
+        with safe_output(daemon=args.command == "run"):
+            code = int(getattr(module, func_name)(args) or 0)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        return _reader_gone()
+    return code
 
 
 if __name__ == "__main__":

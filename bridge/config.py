@@ -52,6 +52,7 @@ __all__ = [
     "TcpConnect",
     "TcpListen",
     "TillConfig",
+    "config_warnings",
     "default_config",
     "find_config",
     "load_config",
@@ -69,6 +70,11 @@ DEFAULT_UNREAD_MAX_MB = 500
 UNREAD_MAX_MB = (1, 1_000_000)
 IDLE_GAP_MS = (100, 60_000)
 COLUMNS = (16, 128)
+MAX_CONNECTIONS = (1, 1000)
+IDLE_TIMEOUT_S = (0, 86_400)  # 0: off
+LISTEN_BACKLOG = (1, 4096)
+# Keys that only mean something for a TCP till side (a listener).
+TCP_LISTEN_KEYS = ("allow", "max_connections", "idle_timeout_s", "listen_backlog")
 FLOWS = ("none", "rtscts", "xonxoff", "dsrdtr")
 BYTESIZES = (5, 6, 7, 8)
 STOPBITS = (1, 1.5, 2)
@@ -430,6 +436,12 @@ class TillConfig:
     max_hold_ms: int = 1500
     idle_gap_ms: int = 2000
     language: str = DEFAULT_LANGUAGE  # of the loyalty message: en, es, fr, de, pl
+    # TCP till side only (drivers.access). allow None: loopback only on a loopback listener,
+    # anyone otherwise (check-config and the daemon warn).
+    allow: tuple[str, ...] | None = None  # addresses and networks, normalised ("10.0.0.0/24")
+    max_connections: int = 16  # open at once; one more is refused
+    idle_timeout_s: int = 300  # a connection silent this long is reset; 0: never
+    listen_backlog: int = 50  # connections the kernel queues before they are accepted
 
     def session_config(self) -> SessionConfig:
         """The interceptor settings for this till."""
@@ -460,6 +472,7 @@ class Config:
     source: Path | None = None  # the file it was read from; None for the embedded defaults
     # The unread/ folder's size cap: past it the oldest captures are removed (logged).
     unread_max_mb: int = DEFAULT_UNREAD_MAX_MB
+    log_file: Path | None = None  # None: standard error; a file is reopened on SIGHUP
 
 
 def default_config(workdir: Path) -> Config:
@@ -510,8 +523,31 @@ def load_config(path: str | Path) -> Config:
     return config
 
 
+def config_warnings(config: Config) -> list[str]:
+    """What is allowed but probably unwise: ``check-config`` prints these, the daemon logs
+    them at its start."""
+    from drivers.access import is_loopback_host  # Twisted: only when asked
+
+    found: list[str] = []
+    for till in config.tills:
+        listen = till.listen
+        if not isinstance(listen, TcpListen):
+            continue
+        where = f'till "{till.name}"'
+        if till.allow is None and not is_loopback_host(listen.host):
+            scope = "every interface" if listen.host in _WILDCARD_HOSTS else listen.host
+            found.append(
+                f"{where}: listens on {scope} ({listen}) with no allow list: any host that "
+                'reaches this machine can print through it; set allow = ["<the till\'s address>"]'
+            )
+        elif till.allow == ():
+            found.append(f"{where}: allow = [] refuses every connection: the till cannot print")
+    return found
+
+
 _TOP_KEYS = (
     "log_level",
+    "log_file",
     "journal",
     "capture_dir",
     "unread_max_mb",
@@ -547,6 +583,7 @@ class _Loader:
         capture_dir = self.path(data, "capture_dir", None)
         log_level = self.choice(data, "log_level", "log_level", LOG_LEVELS, "info")
         unread_max_mb = self.int_in(data, "unread_max_mb", "", UNREAD_MAX_MB)
+        log_file = self.path(data, "log_file", None)
         tills = self.tills(data.get("tills"))
         if self.errors:
             return None
@@ -560,6 +597,7 @@ class _Loader:
             tills=tills,
             source=self.source,
             unread_max_mb=unread_max_mb or DEFAULT_UNREAD_MAX_MB,
+            log_file=log_file,
         )
 
     # -- sections
@@ -669,6 +707,18 @@ class _Loader:
         language = self.choice(
             table, "language", f"{where}.language", tuple(LANGUAGES), DEFAULT_LANGUAGE
         )
+        allow = self.allow(table, where)
+        max_connections = self.int_in(table, "max_connections", where, MAX_CONNECTIONS)
+        idle_timeout = self.int_in(table, "idle_timeout_s", where, IDLE_TIMEOUT_S)
+        backlog = self.int_in(table, "listen_backlog", where, LISTEN_BACKLOG)
+        if listen is not None and not isinstance(listen, TcpListen):
+            for tcp_key in TCP_LISTEN_KEYS:
+                if tcp_key in table:
+                    self.error(
+                        f"{where}.{tcp_key}",
+                        'only for a till that connects over TCP (listen = "tcp:..."); '
+                        "a serial till has no addresses, connections or backlog",
+                    )
         if self.errors != before:
             return None
         assert isinstance(name, str) and listen and printer and layout and profile
@@ -684,6 +734,10 @@ class _Loader:
             max_hold_ms=1500 if max_hold is None else max_hold,
             idle_gap_ms=2000 if idle_gap is None else idle_gap,
             language=language or DEFAULT_LANGUAGE,
+            allow=allow,
+            max_connections=16 if max_connections is None else max_connections,
+            idle_timeout_s=300 if idle_timeout is None else idle_timeout,
+            listen_backlog=50 if backlog is None else backlog,
         )
 
     def endpoint(self, table: dict[str, Any], side: Side, where: str) -> Endpoint | None:
@@ -718,6 +772,29 @@ class _Loader:
             self.error(key, str(error))
             return None
         return name
+
+    def allow(self, table: dict[str, Any], where: str) -> tuple[str, ...] | None:
+        if "allow" not in table:
+            return None
+        value = table["allow"]
+        key = f"{where}.allow"
+        example = 'e.g. allow = ["192.168.1.20", "10.0.0.0/24"]'
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.error(
+                key, f"expected a list of addresses or networks, not {_kind(value)}; {example}"
+            )
+            return None
+        networks: list[str] = []
+        for text in value:
+            try:
+                networks.append(str(ipaddress.ip_network(text.strip(), strict=False)))
+            except ValueError:
+                self.error(
+                    key,
+                    f"{_show(text)} is not an IP address or network (host names are not "
+                    f"taken: a till's address is what the bridge sees); {example}",
+                )
+        return tuple(networks)
 
     def profile(self, table: dict[str, Any], where: str) -> str | None:
         value = table.get("profile", DEFAULT_PROFILE)

@@ -49,6 +49,7 @@ from bridge.parse_worker import ParseWorker
 from bridge.raw_store import RawStore, owner_only_folders
 from bridge.session import Mode
 from bridge.store import make_engine
+from drivers.access import AccessFactory, AccessRules
 from drivers.device_file import DeviceFilePrinter
 from drivers.escpos_out import Message, render_message
 from drivers.serial_port import SerialPrinter
@@ -268,8 +269,27 @@ class Daemon:
         )
         running = RunningTill(config, link, handler)
         if isinstance(config.listen, TcpListen):
+            # The allow list, connection limit and idle timeout stand before the till's link.
+            access = AccessFactory(
+                link,
+                AccessRules.for_listener(
+                    config.listen.host,
+                    config.allow,
+                    config.max_connections,
+                    config.idle_timeout_s or None,
+                ),
+                config.name,
+                self.reactor,
+            )
             listen = config.listen
-            running.listening = serve_tcp(link, listen.host, listen.port, self.reactor)
+            running.listening = serve_tcp(
+                link,
+                listen.host,
+                listen.port,
+                self.reactor,
+                backlog=config.listen_backlog,
+                factory=access,
+            )
         elif isinstance(config.listen, SerialPortConfig):
             self._open_serial(running)
             running._reopen = task.LoopingCall(self._open_serial, running)

@@ -56,6 +56,7 @@ from twisted.internet.interfaces import (
     IDelayedCall,
     IHalfCloseableProtocol,
     IListeningPort,
+    IProtocolFactory,
     IReactorTime,
     ITCPTransport,
     ITransport,
@@ -768,9 +769,16 @@ class TcpTillSide:
     with backoff, and listens again once the printer answers."""
 
     def __init__(
-        self, link: TillLink, host: str, port: int, reactor: Any, backlog: int = 50
+        self,
+        link: TillLink,
+        host: str,
+        port: int,
+        reactor: Any,
+        backlog: int = 50,
+        factory: IProtocolFactory | None = None,
     ) -> None:
         self.link = link
+        self.factory = factory if factory is not None else link  # e.g. drivers.access's
         self.host = host
         self.reactor = reactor
         self.backlog = backlog
@@ -784,7 +792,7 @@ class TcpTillSide:
 
     def _listen(self, port: int) -> IListeningPort:
         return listen_tcp(
-            self.link, self.host, port, self.reactor, self.backlog, self.link.options.till_rcvbuf
+            self.factory, self.host, port, self.reactor, self.backlog, self.link.options.till_rcvbuf
         )
 
     def getHost(self) -> Any:
@@ -864,10 +872,16 @@ class TcpTillSide:
 
 
 def serve_tcp(
-    link: TillLink, host: str, port: int, reactor: Any, backlog: int = 50
+    link: TillLink,
+    host: str,
+    port: int,
+    reactor: Any,
+    backlog: int = 50,
+    factory: IProtocolFactory | None = None,
 ) -> TcpTillSide:
-    """Serve tills connecting to ``host:port`` (``port`` 0: any free port)."""
-    return TcpTillSide(link, host, port, reactor, backlog)
+    """Serve tills connecting to ``host:port`` (``port`` 0: any free port). ``factory``: what
+    accepts the connections, when something stands before the link (``drivers.access``)."""
+    return TcpTillSide(link, host, port, reactor, backlog, factory)
 
 
 def serve_serial(link: TillLink, device: str, reactor: Any, **settings: Any) -> SerialPort:

@@ -1,16 +1,19 @@
 """``tillbridge check-config [--config PATH]``: read and check the config, as the daemon would.
 
-Prints each till (listen -> printer, layout, profile, mode) and "config OK", exit 0; otherwise
-every problem on standard error, one a line, exit 2. Without ``--config`` it reads
+Prints each till (listen -> printer, layout, profile, mode, who may connect) and "config OK",
+exit 0, after any warning (``warning: ...`` on standard error: allowed but unwise, such as a
+till listening on every interface with no allow list); otherwise every problem on standard
+error, one a line, exit 2. Without ``--config`` it reads
 ``tillbridge.toml`` in the current folder, then ``/etc/tillbridge/tillbridge.toml``.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from bridge.commands import read_config
-from bridge.config import Config
+from bridge.config import Config, TcpListen, TillConfig, config_warnings
 
 _PROG = "tillbridge check-config"
 
@@ -20,6 +23,8 @@ def run(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     print(summary(config))
+    for warning in config_warnings(config):
+        print(f"warning: {warning}", file=sys.stderr)
     print("config OK")
     return 0
 
@@ -43,4 +48,22 @@ def summary(config: Config) -> str:
             f"end of receipt {till.end_of_receipt.value}, max hold {till.max_hold_ms} ms, "
             f"language {till.language}"
         )
+        if isinstance(till.listen, TcpListen):
+            lines.append(f'  till "{till.name}" access: {access_summary(till)}')
     return "\n".join(lines)
+
+
+def access_summary(till: TillConfig) -> str:
+    from drivers.access import default_allow
+
+    assert isinstance(till.listen, TcpListen)
+    if till.allow is not None:
+        who = ", ".join(till.allow) if till.allow else "nobody"
+    else:
+        default = default_allow(till.listen.host)
+        who = "loopback only (the default)" if default is not None else "ANY address"
+    idle = f"{till.idle_timeout_s} s" if till.idle_timeout_s else "off"
+    return (
+        f"allow {who}; at most {till.max_connections} connections; idle timeout {idle}; "
+        f"backlog {till.listen_backlog}"
+    )

@@ -1,13 +1,15 @@
 """``tillbridge claim CODE CARD [--config PATH]``: credit a receipt's claim code to a customer.
 
-A sale rung up with no customer prints a claim code (``K7QM-3XPA``, and a QR code holding it);
-the customer brings it back and the shop credits its points to their card with this command.
-CODE is typed as printed, in any case, with or without the dash; CARD is the card number,
-phone or loyalty id (spaces and dashes are ignored).
+A sale rung up with no customer prints a claim code (``K7Q-M3X-PAW``, and a QR code holding
+it; older receipts ``K7QM-3XPA``); the customer brings it back and the shop credits its points
+to their card with this command. CODE is typed as printed, in any case, with or without the
+dashes; CARD is the card number, phone or loyalty id (spaces and dashes are ignored).
 
-Prints ``credited 12 points to 4000123456789 (claim K7QM-3XPA); balance 352``, exit 0.
-Exit 1 when the claim cannot be credited: the code is malformed, unknown or already claimed
-(the reason goes to standard error, for the person at the counter). Exit 2 when there is no
+Prints ``credited 12 points to 4000123456789 (claim K7Q-M3X-PAW); balance 352``, exit 0.
+Exit 1 when the claim cannot be credited: the code is malformed, mistyped (its check character
+does not match: "check the code"), unknown or already claimed, the customer is not one
+(``card:``, ``phone:abc``), or this machine tried too many unknown codes lately (the reason goes
+to standard error, for the person at the counter). Exit 2 when there is no
 config file or it has a problem, or the database is unavailable (try again later). Without
 ``--config`` it reads ``tillbridge.toml`` in the current folder, then
 ``/etc/tillbridge/tillbridge.toml``.
@@ -16,11 +18,12 @@ config file or it has a problem, or the database is unavailable (try again later
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from datetime import UTC, datetime
 
 from bridge.commands import read_config
-from bridge.loyalty.claims import ClaimError, normalise_code
+from bridge.loyalty.claims import ClaimError, normalise_code, read_customer
 
 _PROG = "tillbridge claim"
 
@@ -32,11 +35,9 @@ def run(args: argparse.Namespace) -> int:
     # Typing mistakes are told before the database is touched.
     try:
         normalise_code(args.code)
+        read_customer(args.card)
     except ClaimError as error:
         print(f"{_PROG}: {error}", file=sys.stderr)
-        return 1
-    if not "".join(args.card.split()).replace("-", ""):
-        print(f"{_PROG}: {args.card!r} is not a card number, phone or loyalty id", file=sys.stderr)
         return 1
 
     from sqlalchemy.engine import make_url
@@ -47,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
     engine = make_engine(config.database.url)
     try:
         migrate(engine)
-        outcome = Ledger(engine).claim(args.code, args.card, datetime.now(UTC))
+        outcome = Ledger(engine).claim(
+            args.code, args.card, datetime.now(UTC), source=f"cli@{socket.gethostname()}"
+        )
     except ClaimError as error:
         print(f"{_PROG}: {error}", file=sys.stderr)
         return 1

@@ -92,13 +92,20 @@ def _run_in(workdir: Path, tills: list[DemoTill], quiet: bool, keep: bool, serve
 
     async def demo(reactor: Any) -> None:
         await _demo(reactor, workdir, tills, result, keep)
-        _report(workdir, tills, result, quiet, keep, serve)
-        if serve and result.get("ok"):
-            await _serve(reactor, workdir)
+        try:
+            _report(workdir, tills, result, quiet, keep, serve)
+            if serve and result.get("ok"):
+                await _serve(reactor, workdir)
+        except BrokenPipeError:
+            # `tillbridge demo | head`: the reader has gone. Inside the reactor the error
+            # would be logged as a failure with its traceback; it is raised again below.
+            result["reader_gone"] = True
 
     try:
         task.react(lambda reactor: defer.ensureDeferred(demo(reactor)))
     except SystemExit as exit_:
+        if result.get("reader_gone"):
+            raise BrokenPipeError from None
         if exit_.code:
             return int(exit_.code)
     return 0 if result.get("ok") else 1
@@ -121,7 +128,10 @@ async def _serve(reactor: Any, workdir: Path) -> None:
     from drivers.virtual_printer import VirtualPrinterFactory
 
     def show(receipt: Any) -> None:
-        print(f"\n{RULE}\nprinted:\n{_text([receipt])}", flush=True)
+        try:
+            print(f"\n{RULE}\nprinted:\n{_text([receipt])}", flush=True)
+        except BrokenPipeError:  # the reader has gone: nobody to serve
+            reactor.stop()
 
     printer = VirtualPrinterFactory(None, (), on_receipt=show)
     port = printer.listen_tcp(reactor)

@@ -1,8 +1,15 @@
-"""``tillbridge parse FILE... [--layout NAME|PATH.lark] [--json]``: what captures contain.
+"""``tillbridge parse FILE... [--layout NAME|PATH.lark] [--json] [--timeout S]``: what
+captures contain.
+
+Each file is read in a child process under a deadline (``--timeout``, 20 s by default): an
+admin's grammar that backtracks for minutes ends in a clear message, not a hung terminal.
+A file that is not an ESC/POS capture (text with no ESC/POS command and no cut, such as a
+README) is refused, not read as a sale.
 
 Exit status: 0 when every receipt of every file was read, 1 when one was not (its error, which
-says where to look, goes to standard error prefixed by the file name), 2 for a file that cannot
-be read or a layout that does not exist or does not compile.
+says where to look, goes to standard error prefixed by the file name) or a file is not a
+capture or took too long, 2 for a file that cannot be read or a layout that does not exist or
+does not compile.
 """
 
 from __future__ import annotations
@@ -14,28 +21,61 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from parsers.layouts import GrammarError, Layout, UnknownLayoutError
-from parsers.pipeline import ReadResult, read_receipts
+from bridge.commands.reading import (
+    DEFAULT_TIMEOUT,
+    LayoutProblem,
+    Read,
+    Reader,
+    ReaderFailed,
+    ReadTimeout,
+    not_a_capture,
+)
+from bridge.safe_text import json_safe
 from parsers.receipt import Receipt
+
+_PROG = "tillbridge parse"
 
 
 def run(args: argparse.Namespace) -> int:
-    layout: Layout | None = None
+    timeout = getattr(args, "timeout", None) or DEFAULT_TIMEOUT
+    with Reader(timeout) as reader:
+        return _run(args, reader)
+
+
+def _run(args: argparse.Namespace, reader: Reader) -> int:
+    layout: str | None = None
     if args.layout:
         try:
-            layout = Layout.load(args.layout)
-        except (UnknownLayoutError, GrammarError) as error:
-            print(f"tillbridge parse: {error}", file=sys.stderr)
+            reader.load(args.layout)
+        except LayoutProblem as error:
+            print(f"{_PROG}: {error}", file=sys.stderr)
             return 2
+        except (ReadTimeout, ReaderFailed) as error:
+            print(f"{_PROG}: layout {args.layout}: {error}", file=sys.stderr)
+            return 2
+        layout = args.layout  # a path stays a path for the child
     status = 0
     dumped: list[dict[str, Any]] = []
     for name in args.files:
         try:
             data = Path(name).read_bytes()
         except OSError as error:
-            print(f"tillbridge parse: cannot read {name}: {error.strerror}", file=sys.stderr)
+            print(f"{_PROG}: cannot read {name}: {error.strerror}", file=sys.stderr)
             return 2
-        results = read_receipts(data, layout)
+        problem = not_a_capture(data)
+        if problem is not None:
+            print(f"{name}: {problem}", file=sys.stderr)
+            status = 1
+            continue
+        try:
+            results = reader.read(data, layout)
+        except LayoutProblem as error:
+            print(f"{_PROG}: {error}", file=sys.stderr)
+            return 2
+        except (ReadTimeout, ReaderFailed) as error:
+            print(f"{name}: not read: {error}", file=sys.stderr)
+            status = 1
+            continue
         if not results:
             print(f"{name}: no receipt text in this capture", file=sys.stderr)
         for index, result in enumerate(results, 1):
@@ -49,11 +89,11 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(render_table(where, result))
     if args.json:
-        print(json.dumps(dumped, indent=2, ensure_ascii=False))
+        print(json_safe(json.dumps(dumped, indent=2, ensure_ascii=False)))
     return status
 
 
-def render_table(title: str, result: ReadResult) -> str:
+def render_table(title: str, result: Read) -> str:
     """A receipt as a person reads it: header, lines, sums, payment, customer, problems."""
     receipt = result.receipt
     assert receipt is not None

@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bridge.safe_text import escape_controls
 from parsers.document import Document, build_documents
 from parsers.escpos.tokenizer import tokenize
 
@@ -68,11 +69,14 @@ def _write_pngs(documents: list[Document], out: Path) -> list[Path]:
 
 
 def _print(text: str) -> None:
+    # A receipt's control characters are shown escaped, never sent to the terminal.
+    text = escape_controls(text, keep="\n")
     # The cut line and QR codes are not ASCII: write UTF-8 whatever the locale says.
-    buffer = getattr(sys.stdout, "buffer", None)
+    stream = getattr(sys.stdout, "inner", sys.stdout)  # past bridge.cli's SafeStream
+    buffer = getattr(stream, "buffer", None)
     if buffer is None:
-        sys.stdout.write(text)
+        stream.write(text)
         return
-    sys.stdout.flush()
+    stream.flush()
     buffer.write(text.encode("utf-8"))
     buffer.flush()

@@ -18,20 +18,41 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bridge.loyalty.claims import AlreadyClaimed, UnknownClaimCode, new_code, normalise_code
+from bridge.loyalty.claims import (
+    LEGACY_LENGTH,
+    AlreadyClaimed,
+    TooManyClaimAttempts,
+    UnknownClaimCode,
+    new_code,
+    normalise_code,
+    read_customer,
+)
 from bridge.loyalty.keys import claim_key, idempotency_key
 from bridge.loyalty.rules import PointsRule
 from bridge.store.engine import outages_as_unavailable
-from bridge.store.models import Account, ClaimCode, Customer, EntryKind, LedgerEntry
+from bridge.store.models import (
+    Account,
+    ClaimAttempt,
+    ClaimCode,
+    Customer,
+    EntryKind,
+    LedgerEntry,
+)
 from parsers.receipt import CustomerKind, CustomerRef, Receipt
 
 _CLAIM_CODE_ATTEMPTS = 8
+# Wrong guesses are slowed: after this many unknown codes from one place within the window,
+# every claim from there waits until the oldest of them leaves the window. Kept in the database,
+# so a restart does not reset it. A shop's own typing mistakes are caught by the check
+# character first and cost nothing.
+CLAIM_ATTEMPT_LIMIT = 10
+CLAIM_ATTEMPT_WINDOW = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,48 +84,95 @@ class Ledger:
         with self._transaction() as conn:
             return self._award(conn, receipt, points, key, now)
 
-    def claim(self, code: str, card: CustomerRef | str, now: datetime) -> Outcome:
-        """Credit a claim code's points to a customer, once. Raises ``ClaimError`` otherwise."""
+    def claim(
+        self, code: str, card: CustomerRef | str, now: datetime, source: str = "cli"
+    ) -> Outcome:
+        """Credit a claim code's points to a customer, once. Raises ``ClaimError`` otherwise:
+        ``MistypedClaimCode`` before the database is asked, ``TooManyClaimAttempts`` when
+        ``source`` (where the claim is typed) tried too many unknown codes lately."""
         _require_aware(now)
         code = normalise_code(code)
-        with self._transaction() as conn:
-            customer = _as_customer(conn, card)
-            claim = conn.execute(
-                select(ClaimCode).where(ClaimCode.code == code).with_for_update()
-            ).one_or_none()
-            if claim is None:
-                raise UnknownClaimCode(f"no claim code {code}")
-            if claim.claimed_at is not None:
-                raise AlreadyClaimed(_already_claimed(code, claim.claimed_at))
-            customer_id = self._customer_id(conn, customer, now)
-            before = self._lock_account(conn, customer_id, now)
-            earned = conn.execute(
-                select(LedgerEntry).where(LedgerEntry.idempotency_key == claim.idempotency_key)
-            ).one()
-            inserted = conn.execute(
-                self._insert(LedgerEntry)
-                .values(
-                    customer_id=customer_id,
-                    kind=EntryKind.CLAIM.value,
-                    points=claim.points,
-                    balance_after=before + claim.points,
-                    idempotency_key=claim_key(code),
-                    claim_code=code,
-                    **_receipt_columns_of(earned),
-                    created_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                .returning(LedgerEntry.id)
-            ).scalar_one_or_none()
-            if inserted is None:  # claimed_at said otherwise: only a hand-edited database
-                raise AlreadyClaimed(_already_claimed(code, None))
-            self._credit(conn, customer_id, claim.points, now)
-            conn.execute(
-                update(ClaimCode)
-                .where(ClaimCode.id == claim.id)
-                .values(claimed_at=now, claimed_by=customer_id)
+        if isinstance(card, str):
+            read_customer(card)  # a malformed customer is refused before any attempt counts
+        try:
+            with self._transaction() as conn:
+                return self._claim(conn, code, card, now, source)
+        except UnknownClaimCode:
+            with self._transaction() as conn:
+                self._count_attempt(conn, source, now)
+            raise
+
+    def _claim(
+        self, conn: Connection, code: str, card: CustomerRef | str, now: datetime, source: str
+    ) -> Outcome:
+        self._check_attempts(conn, source, now)
+        customer = _as_customer(conn, card)
+        claim = conn.execute(
+            select(ClaimCode).where(ClaimCode.code == code).with_for_update()
+        ).one_or_none()
+        if claim is None:
+            older = (
+                " (newer codes have 9 characters, like K7Q-M3X-PAW)"
+                if len(code.replace("-", "")) == LEGACY_LENGTH
+                else ""
             )
-            return Outcome(claim.points, before + claim.points, customer.value, code, False)
+            raise UnknownClaimCode(f"unknown code: no claim code {code}{older}")
+        if claim.claimed_at is not None:
+            raise AlreadyClaimed(_already_claimed(code, claim.claimed_at))
+        customer_id = self._customer_id(conn, customer, now)
+        before = self._lock_account(conn, customer_id, now)
+        earned = conn.execute(
+            select(LedgerEntry).where(LedgerEntry.idempotency_key == claim.idempotency_key)
+        ).one()
+        inserted = conn.execute(
+            self._insert(LedgerEntry)
+            .values(
+                customer_id=customer_id,
+                kind=EntryKind.CLAIM.value,
+                points=claim.points,
+                balance_after=before + claim.points,
+                idempotency_key=claim_key(code),
+                claim_code=code,
+                **_receipt_columns_of(earned),
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(LedgerEntry.id)
+        ).scalar_one_or_none()
+        if inserted is None:  # claimed_at said otherwise: only a hand-edited database
+            raise AlreadyClaimed(_already_claimed(code, None))
+        self._credit(conn, customer_id, claim.points, now)
+        conn.execute(
+            update(ClaimCode)
+            .where(ClaimCode.id == claim.id)
+            .values(claimed_at=now, claimed_by=customer_id)
+        )
+        return Outcome(claim.points, before + claim.points, customer.value, code, False)
+
+    def _check_attempts(self, conn: Connection, source: str, now: datetime) -> None:
+        since = now - CLAIM_ATTEMPT_WINDOW
+        recent = conn.execute(
+            select(func.count(), func.min(ClaimAttempt.attempted_at)).where(
+                ClaimAttempt.source == source, ClaimAttempt.attempted_at > since
+            )
+        ).one()
+        count, oldest = int(recent[0]), recent[1]
+        if count >= CLAIM_ATTEMPT_LIMIT:
+            until = oldest + CLAIM_ATTEMPT_WINDOW
+            minutes = int(CLAIM_ATTEMPT_WINDOW.total_seconds() // 60)
+            raise TooManyClaimAttempts(
+                f"too many unknown claim codes from {source} ({count} in {minutes} minutes): "
+                f"claims are refused until {until:%H:%M} UTC, to slow down guessing"
+            )
+
+    def _count_attempt(self, conn: Connection, source: str, now: datetime) -> None:
+        conn.execute(
+            delete(ClaimAttempt).where(
+                ClaimAttempt.source == source,
+                ClaimAttempt.attempted_at <= now - CLAIM_ATTEMPT_WINDOW,
+            )
+        )
+        conn.execute(insert(ClaimAttempt).values(source=source[:64], attempted_at=now))
 
     def balance(self, customer: CustomerRef | str) -> int:
         """The customer's balance; 0 for a customer never seen."""
@@ -240,19 +308,10 @@ def _dialect_insert(dialect: str) -> Callable[..., Any]:
 def _as_customer(conn: Connection, card: CustomerRef | str) -> CustomerRef:
     """The customer someone typed: ``card:…``, ``phone:…``, ``loyalty_id:…``, or just the
     number, which is the customer already known by that number (a shop that identifies
-    customers by phone has them as phones), else a card."""
+    customers by phone has them as phones), else a card. Raises ``InvalidCustomer``."""
     if isinstance(card, CustomerRef):
         return card
-    prefix, colon, rest = card.partition(":")
-    kinds = {kind.value: kind for kind in CustomerKind}
-    if colon and prefix.strip().lower() in kinds:
-        kind: CustomerKind | None = kinds[prefix.strip().lower()]
-        card = rest
-    else:
-        kind = None
-    value = "".join(card.split()).replace("-", "")
-    if not value:
-        raise ValueError("an empty card number")
+    kind, value = read_customer(card)
     if kind is None:
         known = conn.execute(select(Customer.kind).where(Customer.value == value)).scalars().all()
         kind = CustomerKind(known[0]) if len(known) == 1 else CustomerKind.CARD

@@ -1,4 +1,5 @@
-"""The loyalty tables: customers, their accounts, the append-only ledger and claim codes.
+"""The loyalty tables: customers, their accounts, the append-only ledger, claim codes and the
+claim attempts that failed.
 
 ``ledger_entries`` is only ever inserted into. An account's balance is the sum of its
 customer's entries; the ``accounts`` row keeps that sum so an award reads one row, and its
@@ -18,6 +19,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -159,3 +161,16 @@ class StoreIdentity(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     store_id: Mapped[str] = mapped_column(String(36), unique=True)
     created_at: Mapped[datetime]
+
+
+class ClaimAttempt(Base):
+    """A claim of a code that does not exist, kept so the attempt limit survives restarts
+    (``bridge.loyalty.ledger``: a few per window and place, then claims wait). Rows older
+    than the window are deleted as new ones come."""
+
+    __tablename__ = "claim_attempts"
+    __table_args__ = (Index("ix_claim_attempts_source_attempted_at", "source", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))  # where claims are typed: "cli@host"
+    attempted_at: Mapped[datetime]

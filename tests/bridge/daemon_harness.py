@@ -43,7 +43,7 @@ GENEROUS = 10.0  # seconds: the most any condition below is waited for
 _FEED_CONTROLS = frozenset(("LF", "CR", "FF"))
 _FEED_COMMANDS = frozenset(("ESC d", "ESC J"))
 BALANCE_RE = re.compile(rb"Balance: (\d+)")
-CLAIM_CODE_RE = re.compile(rb"[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}")
+CLAIM_CODE_RE = re.compile(rb"[2-9A-HJ-NP-Z]{3}-[2-9A-HJ-NP-Z]{3}-[2-9A-HJ-NP-Z]{3}")
 
 
 # --- waiting ---------------------------------------------------------------------------------

@@ -107,16 +107,20 @@ def test_a_new_database_is_migrated_and_knows_no_code(
 ) -> None:
     assert claim("K7QM-3XPA", CARD, config) == 1
     out, err = capsys.readouterr()
-    assert (out, err) == ("", "tillbridge claim: no claim code K7QM-3XPA\n")
+    assert (out, err) == (
+        "",
+        "tillbridge claim: unknown code: no claim code K7QM-3XPA "
+        "(newer codes have 9 characters, like K7Q-M3X-PAW)\n",
+    )
     assert (config.parent / "tillbridge.sqlite").is_file()
 
 
 @pytest.mark.parametrize(
     ("code", "card", "message"),
     [
-        ("K7QM-3XP0", CARD, "'K7QM-3XP0' is not a claim code: 8 characters like K7QM-3XPA"),
+        ("K7QM-3XP0", CARD, "'K7QM-3XP0' is not a claim code: 9 characters like K7Q-M3X-PAW"),
         ("K7QM3XP", CARD, "'K7QM3XP' is not a claim code"),
-        ("K7QM-3XPA", " - ", "' - ' is not a card number, phone or loyalty id"),
+        ("K7QM-3XPA", " - ", "no card number, phone or loyalty id given"),
     ],
 )
 def test_typing_mistakes_are_refused_before_the_database_is_touched(

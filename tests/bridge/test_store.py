@@ -15,9 +15,26 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from bridge.store import Account, Base, Customer, LedgerEntry, make_engine, migrate
 from bridge.store.migrations import alembic_config
 
-TABLES = {"customers", "accounts", "ledger_entries", "claim_codes", "store_identity"}
+TABLES = {
+    "customers",
+    "accounts",
+    "ledger_entries",
+    "claim_codes",
+    "store_identity",
+    "claim_attempts",
+}
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    from bridge.store.migrations import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
 
 
 def test_migrations_create_the_schema_from_empty(empty_engine: Engine) -> None:

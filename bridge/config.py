@@ -67,6 +67,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 MAX_HOLD_MS = (50, 10_000)
 IDLE_GAP_MS = (100, 60_000)
 COLUMNS = (16, 128)
+PARSE_WORKERS = (1, 16)
+PARSE_TIMEOUT_MS = (100, 600_000)
 FLOWS = ("none", "rtscts", "xonxoff", "dsrdtr")
 BYTESIZES = (5, 6, 7, 8)
 STOPBITS = (1, 1.5, 2)
@@ -456,6 +458,8 @@ class Config:
     log_level: str  # a logging level name: DEBUG, INFO, WARNING, ERROR, CRITICAL
     tills: tuple[TillConfig, ...]
     source: Path | None = None  # the file it was read from; None for the embedded defaults
+    parse_workers: int = 2  # processes reading receipts
+    parse_timeout_ms: int = 5000  # a parse running longer is stuck: its process is killed
 
 
 def default_config(workdir: Path) -> Config:
@@ -506,7 +510,16 @@ def load_config(path: str | Path) -> Config:
     return config
 
 
-_TOP_KEYS = ("log_level", "journal", "capture_dir", "database", "loyalty", "tills")
+_TOP_KEYS = (
+    "log_level",
+    "journal",
+    "capture_dir",
+    "parse_workers",
+    "parse_timeout_ms",
+    "database",
+    "loyalty",
+    "tills",
+)
 _TILL_KEYS = tuple(f for f in TillConfig.__dataclass_fields__)
 E = TypeVar("E", bound=Enum)
 
@@ -534,6 +547,8 @@ class _Loader:
         journal = self.path(data, "journal", DEFAULT_JOURNAL)
         capture_dir = self.path(data, "capture_dir", None)
         log_level = self.choice(data, "log_level", "log_level", LOG_LEVELS, "info")
+        parse_workers = self.int_in(data, "parse_workers", "", PARSE_WORKERS)
+        parse_timeout_ms = self.int_in(data, "parse_timeout_ms", "", PARSE_TIMEOUT_MS)
         tills = self.tills(data.get("tills"))
         if self.errors:
             return None
@@ -546,6 +561,8 @@ class _Loader:
             log_level=log_level.upper(),
             tills=tills,
             source=self.source,
+            parse_workers=2 if parse_workers is None else parse_workers,
+            parse_timeout_ms=5000 if parse_timeout_ms is None else parse_timeout_ms,
         )
 
     # -- sections
@@ -820,7 +837,7 @@ class _Loader:
         low, high = bounds
         if not _is_int(value) or not low <= value <= high:
             self.error(
-                f"{where}.{name}", f"{_show(value)} is not a whole number from {low} to {high}"
+                _join(where, name), f"{_show(value)} is not a whole number from {low} to {high}"
             )
             return None
         return value

@@ -38,7 +38,7 @@ from bridge.config import (
 )
 from bridge.handler import RawStore, ReceiptHandler
 from bridge.loyalty import Journal, PointsRule
-from bridge.parse_worker import ParseWorker
+from bridge.parse_worker import COMPILE_TIMEOUT, ParseWorker
 from bridge.session import Mode
 from bridge.store import make_engine
 from drivers.device_file import DeviceFilePrinter
@@ -50,7 +50,7 @@ from parsers.escpos.state import PrinterState
 
 log = logging.getLogger(__name__)
 
-LAYOUT_COMPILE_TIMEOUT = 60.0  # an admin's grammar can take long to lint; a shipped one ~0.1 s
+LAYOUT_COMPILE_TIMEOUT = COMPILE_TIMEOUT  # an admin's grammar can take long to lint
 SERIAL_RETRY = 5.0  # seconds between attempts to open a serial till's device
 DRAIN_POLL = 0.05
 STOP_QUIET = 0.5  # a till quiet this long, with nothing held, is not in the middle of a receipt
@@ -87,7 +87,9 @@ class Daemon:
         self.config = config
         self.reactor = reactor
         self.link_options = link_options
-        self.worker = ParseWorker(reactor)
+        self.worker = ParseWorker(
+            reactor, processes=config.parse_workers, compile_timeout=LAYOUT_COMPILE_TIMEOUT
+        )
         self.journal = Journal(config.journal)
         self.desk = AwardsDesk(
             reactor,
@@ -118,7 +120,7 @@ class Daemon:
             raise
         log.info("tillbridge running: %d till(s)", len(self.tills))
         # The tills print meanwhile: a layout still compiling only makes its first receipts
-        # wait (up to their parse deadline), never the till.
+        # wait for it (queued, where no limit runs), never the till.
         layouts = {t.layout for t in self.config.tills if t.mode is not Mode.PASSTHROUGH}
         for layout in sorted(layouts):
             try:
@@ -144,7 +146,8 @@ class Daemon:
         for name, till in self.tills.items():
             handler = till.handler
             read = (
-                f"{handler.read} read, {handler.awarded} awarded, {handler.unread} kept unread"
+                f"{handler.read} read, {handler.awarded} awarded, {handler.unread} kept unread, "
+                f"{handler.read_late} read too late for a message"
                 if handler is not None
                 else "not read (passthrough)"
             )
@@ -155,6 +158,13 @@ class Daemon:
                 read,
                 till.link.released_unanswered,
             )
+        log.info(
+            "stats: parse workers: %d processes, %d killed (stuck past parse_timeout_ms), "
+            "%d reads waiting",
+            self.config.parse_workers,
+            self.worker.killed,
+            self.worker.queued,
+        )
         log.info(
             "stats: database %s, %d awards journaled and %d replayed since start",
             "up" if self.desk.store_up else "UNAVAILABLE",
@@ -240,6 +250,7 @@ class Daemon:
                 captures=self.captures,
                 claim_url=self.config.loyalty.claim_url,
                 language=config.language,
+                parse_timeout=self.config.parse_timeout_ms / 1000,
             )
         link = TillLink(
             config.session_config(),

@@ -2,8 +2,8 @@
 
 For each till: a ``TillLink`` (``drivers.link``) with the till's session settings, its
 ``ReceiptHandler`` and its printer side, served on the till side (a TCP listener, or a serial
-port kept open). Shared by all tills: the parse worker (a child process) and the awards desk (one
-database thread, the journal).
+port kept open). Shared by all tills: the parse pool (``parse_workers`` child processes, which
+the tills take in turn) and the awards desk (one database thread, the journal).
 
 Start-up fails open where it can: a database that is down, or a layout that does not compile,
 is logged and the tills are still served (every byte passes; awards are journaled, unread

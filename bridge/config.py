@@ -75,6 +75,8 @@ IDLE_TIMEOUT_S = (0, 86_400)  # 0: off
 LISTEN_BACKLOG = (1, 4096)
 # Keys that only mean something for a TCP till side (a listener).
 TCP_LISTEN_KEYS = ("allow", "max_connections", "idle_timeout_s", "listen_backlog")
+PARSE_WORKERS = (1, 16)
+PARSE_TIMEOUT_MS = (100, 600_000)
 FLOWS = ("none", "rtscts", "xonxoff", "dsrdtr")
 BYTESIZES = (5, 6, 7, 8)
 STOPBITS = (1, 1.5, 2)
@@ -473,6 +475,8 @@ class Config:
     # The unread/ folder's size cap: past it the oldest captures are removed (logged).
     unread_max_mb: int = DEFAULT_UNREAD_MAX_MB
     log_file: Path | None = None  # None: standard error; a file is reopened on SIGHUP
+    parse_workers: int = 2  # processes reading receipts
+    parse_timeout_ms: int = 5000  # a parse running longer is stuck: its process is killed
 
 
 def default_config(workdir: Path) -> Config:
@@ -551,6 +555,8 @@ _TOP_KEYS = (
     "journal",
     "capture_dir",
     "unread_max_mb",
+    "parse_workers",
+    "parse_timeout_ms",
     "database",
     "loyalty",
     "tills",
@@ -584,6 +590,8 @@ class _Loader:
         log_level = self.choice(data, "log_level", "log_level", LOG_LEVELS, "info")
         unread_max_mb = self.int_in(data, "unread_max_mb", "", UNREAD_MAX_MB)
         log_file = self.path(data, "log_file", None)
+        parse_workers = self.int_in(data, "parse_workers", "", PARSE_WORKERS)
+        parse_timeout_ms = self.int_in(data, "parse_timeout_ms", "", PARSE_TIMEOUT_MS)
         tills = self.tills(data.get("tills"))
         if self.errors:
             return None
@@ -598,6 +606,8 @@ class _Loader:
             source=self.source,
             unread_max_mb=unread_max_mb or DEFAULT_UNREAD_MAX_MB,
             log_file=log_file,
+            parse_workers=2 if parse_workers is None else parse_workers,
+            parse_timeout_ms=5000 if parse_timeout_ms is None else parse_timeout_ms,
         )
 
     # -- sections
@@ -911,8 +921,7 @@ class _Loader:
         low, high = bounds
         if not _is_int(value) or not low <= value <= high:
             self.error(
-                f"{where}.{name}" if where else name,
-                f"{_show(value)} is not a whole number from {low} to {high}",
+                _join(where, name), f"{_show(value)} is not a whole number from {low} to {high}"
             )
             return None
         return value

@@ -2,8 +2,8 @@
 
 For each till: a ``TillLink`` (``bridge.link``) with the till's session settings, its
 ``ReceiptHandler`` and its printer side, served on the till side (a TCP listener, or a serial
-port kept open). Shared by all tills: the parse worker (a child process) and the awards desk (one
-database thread, the journal).
+port kept open). Shared by all tills: the parse pool (``parse_workers`` child processes, which
+the tills take in turn) and the awards desk (one database thread, the journal).
 
 Start-up fails open where it can: a database that is down, or a layout that does not compile,
 is logged and the tills are still served (every byte passes; awards are journaled, unread
@@ -45,7 +45,7 @@ from bridge.link import (
     serve_tcp,
 )
 from bridge.loyalty import Journal, PointsRule
-from bridge.parse_worker import ParseWorker
+from bridge.parse_worker import COMPILE_TIMEOUT, ParseWorker
 from bridge.raw_store import RawStore, owner_only_folders
 from bridge.session import Mode
 from bridge.store import make_engine
@@ -59,7 +59,7 @@ from parsers.escpos.state import PrinterState
 
 log = logging.getLogger(__name__)
 
-LAYOUT_COMPILE_TIMEOUT = 60.0  # an admin's grammar can take long to lint; a shipped one ~0.1 s
+LAYOUT_COMPILE_TIMEOUT = COMPILE_TIMEOUT  # an admin's grammar can take long to lint
 SERIAL_RETRY = 5.0  # seconds between attempts to open a serial till's device
 DRAIN_POLL = 0.05
 STOP_QUIET = 0.5  # a till quiet this long, with nothing held, is not in the middle of a receipt
@@ -95,7 +95,9 @@ class Daemon:
         self.config = config
         self.reactor = reactor
         self.link_options = link_options
-        self.worker = ParseWorker(reactor)
+        self.worker = ParseWorker(
+            reactor, processes=config.parse_workers, compile_timeout=LAYOUT_COMPILE_TIMEOUT
+        )
         self.journal = Journal(config.journal)
         self.desk = AwardsDesk(
             reactor,
@@ -128,7 +130,7 @@ class Daemon:
             raise
         log.info("tillbridge running: %d till(s)", len(self.tills))
         # The tills print meanwhile: a layout still compiling only makes its first receipts
-        # wait (up to their parse deadline), never the till.
+        # wait for it (queued, where no limit runs), never the till.
         layouts = {t.layout for t in self.config.tills if t.mode is not Mode.PASSTHROUGH}
         for layout in sorted(layouts):
             try:
@@ -154,7 +156,8 @@ class Daemon:
         for name, till in self.tills.items():
             handler = till.handler
             read = (
-                f"{handler.read} read, {handler.awarded} awarded, {handler.unread} kept unread"
+                f"{handler.read} read, {handler.awarded} awarded, {handler.unread} kept unread, "
+                f"{handler.read_late} read too late for a message"
                 if handler is not None
                 else "not read (passthrough)"
             )
@@ -165,6 +168,13 @@ class Daemon:
                 read,
                 till.link.released_unanswered,
             )
+        log.info(
+            "stats: parse workers: %d processes, %d killed (stuck past parse_timeout_ms), "
+            "%d reads waiting",
+            self.config.parse_workers,
+            self.worker.killed,
+            self.worker.queued,
+        )
         log.info(
             "stats: database %s, %d awards journaled and %d replayed since start, "
             "%d waiting in memory for the disk, %d lost (memory queue full)",
@@ -257,6 +267,7 @@ class Daemon:
                 captures=self.captures,
                 claim_url=self.config.loyalty.claim_url,
                 language=config.language,
+                parse_timeout=self.config.parse_timeout_ms / 1000,
             )
         link = TillLink(
             config.session_config(),

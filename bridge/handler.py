@@ -3,8 +3,10 @@
 The link (``bridge.link``) calls the till's ``ReceiptHandler`` with each ``HandleReceipt`` and
 prints the bytes it answers before the held cut (``None``: nothing). The steps:
 
-1. read the receipt's text with the till's layout, in the parse worker, under a deadline
-   (``bridge.parse_worker``: an admin's grammar must not freeze the daemon);
+1. read the receipt's text with the till's layout, in the parse worker (``bridge.parse_worker``:
+   an admin's grammar must not freeze the daemon). The read is waited for however long it takes
+   (the pool kills only a read stuck past ``parse_timeout``): a receipt read after its hold
+   ended is still awarded, with no message, and counted in ``read_late``;
 2. only a sale that adds up goes on (``bridge.messages.why_no_message``);
 3. award it on the awards desk's thread (``bridge.awards``); with the database down the award
    is journaled and the receipt prints unchanged;
@@ -43,12 +45,13 @@ from parsers.receipt import Receipt
 
 log = logging.getLogger(__name__)
 
-# Of a till's max_hold, the share the parse may take: the award and the render need the rest.
-PARSE_SHARE = 0.6
+DEFAULT_PARSE_TIMEOUT = 5.0  # seconds a parse may run in its process before it counts as stuck
 
 
 class Parser(Protocol):
-    def parse(self, layout: str, text: str, timeout: float) -> defer.Deferred[Receipt]: ...
+    def parse(
+        self, layout: str, text: str, timeout: float, *, key: str = ...
+    ) -> defer.Deferred[Receipt]: ...
 
 
 class ReceiptHandler:
@@ -67,6 +70,7 @@ class ReceiptHandler:
         captures: RawStore | None = None,
         claim_url: str | None = None,
         language: str = DEFAULT_LANGUAGE,
+        parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
     ) -> None:
         self.reactor = reactor
         self.till = till
@@ -75,7 +79,8 @@ class ReceiptHandler:
         self.parser = parser
         self.desk = desk
         self.profile = profile
-        self.parse_timeout = max(0.05, max_hold * PARSE_SHARE)
+        self.max_hold = max_hold
+        self.parse_timeout = parse_timeout
         self.unread_store = unread
         self.captures = captures
         self.claim_url = claim_url
@@ -84,6 +89,7 @@ class ReceiptHandler:
         self.read = 0  # receipts the layout read
         self.awarded = 0  # sales awarded (or found awarded before)
         self.unread = 0  # kept in unread/: not read, did not add up, or not awarded
+        self.read_late = 0  # held receipts read after their hold had ended: no message
 
     def __call__(self, request: HandleReceipt) -> defer.Deferred[bytes | None]:
         return defer.ensureDeferred(self.handle(request))
@@ -112,9 +118,10 @@ class ReceiptHandler:
     async def award(self, request: HandleReceipt) -> Outcome | None:
         """Read the receipt and award it; the outcome to print, or None (see the module
         docstring: every failure is logged, and the receipt kept where it needs to be)."""
+        asked = self.reactor.seconds()
         try:
             receipt = await self.parser.parse(
-                self.layout, request.document.text(), self.parse_timeout
+                self.layout, request.document.text(), self.parse_timeout, key=self.till
             )
         except ReceiptParseError as exc:
             self._keep_unread(request, f"layout {self.layout} could not read it: {exc}")
@@ -123,6 +130,15 @@ class ReceiptHandler:
             self._keep_unread(request, f"not read: {type(exc).__name__}: {exc}")
             return None
         self.read += 1
+        if request.held and self.reactor.seconds() - asked >= self.max_hold:
+            # The session let the cut go at max_hold: this one is awarded with no message.
+            self.read_late += 1
+            self.log.info(
+                "%s: receipt %d read %.1f s after its cut, past its hold: no message",
+                self.till,
+                request.receipt_id,
+                self.reactor.seconds() - asked,
+            )
         why_not = why_no_message(receipt)
         if why_not is not None:
             if receipt.problems:

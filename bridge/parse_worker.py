@@ -1,17 +1,36 @@
-"""Receipts read under a deadline, in worker processes that the reactor never waits for.
+"""Receipts read under a kill limit, in a pool of worker processes that the reactor never waits for.
 
 The daemon holds a till's cut while it reads the receipt (at most ``max_hold``). Shipped layouts
 read a receipt in a few milliseconds, but an admin's grammar can hold a regex that backtracks for
 minutes, and linting one (``strict=True``) can take as long. Python cannot interrupt a thread
-stuck inside ``re``; only killing a process frees the cut on time. So every parse and every
-layout load runs in a child process, under a deadline; a child that misses it is killed and
-replaced, and the caller gets ``ParseTimeout`` at the deadline (the daemon then prints the receipt
-with no message: fail open).
+stuck inside ``re``; only killing a process frees the CPU. So every parse and every layout load
+runs in a child process; a child stuck past its kill limit is killed and replaced, and its caller
+gets ``ParseTimeout``.
+
+Two times, kept apart: the session lets a held cut go at ``max_hold`` whatever the worker does,
+so a caller does not give up on the parse then; it waits for the answer and awards the receipt
+late (with no message). The kill limit is only for work that is really stuck: it counts from
+when a process *starts* the request (waiting in the queue never kills anything, so an overload
+makes receipts late, not killed in a loop), and a parse on a process that has not compiled the
+layout yet gets the compile limit (``compile_timeout``) on top, reset to the parse's own limit
+once the child says the layout compiled. The pool knows which layouts (file and modification
+time) each process has compiled: the child reports them when it is ready and as it compiles.
+
+Scheduling, fair between tills: every request carries a key (the till's name; callers that pass
+none share one key). Each key has its own FIFO queue; a free process takes the waiting key with
+the fewest requests in flight, and among those the one served longest ago (round-robin), so a
+key with a request in flight does not get a second process while another key waits with none,
+and a burst or a stuck grammar on one key delays another key by one parse at most. With two or
+more processes the pool also keeps one for the others: while other keys have asked within
+``RECENT`` seconds, a key that has a request in flight, or whose parse was killed within
+``RECENT`` seconds, does not take the last idle process. So one till's catastrophic grammar
+occupies one process at a time and the other tills keep theirs, also while a killed process is
+being replaced.
 
 Mechanism: ``reactor.spawnProcess`` with a ``ProcessProtocol``, speaking length-prefixed pickles
 over the child's stdin and stdout. Everything is an event: a reply is ``childDataReceived``, a
-death is ``processEnded`` (Twisted reaps the child on SIGCHLD), a deadline is a ``callLater``, a
-kill is ``signalProcess("KILL")``, which returns at once. ``multiprocessing`` was not used: its
+death is ``processEnded`` (Twisted reaps the child on SIGCHLD), a kill limit is a ``callLater``,
+a kill is ``signalProcess("KILL")``, which returns at once. ``multiprocessing`` was not used: its
 pool cannot kill one stuck task (``terminate()`` ends every worker and joins them), its results
 arrive on a helper thread that must be marshalled back with ``callFromThread``, and its ``fork``
 start method would copy the daemon's reactor, sockets and database pool into the child.
@@ -20,19 +39,16 @@ The child is ``python -m bridge.parse_worker`` and imports ``parsers.*`` only: n
 python-escpos (slow to import). That is why this module is in two halves, the child's first and
 then, after the ``__main__`` guard, the parent's, which imports Twisted. Each child keeps its own
 ``Layout`` cache (``Layout.load`` caches by path and mtime), so a layout compiles once per
-process. A replacement process compiles every layout a worker has compiled before it says it is
-ready (the layouts are its arguments): an admin grammar whose lint takes longer than a parse's
-deadline would otherwise be compiled from scratch, and killed, on every receipt after a
-replacement. Calls queued meanwhile time out in the queue, which kills nothing.
+process. A replacement process compiles every layout the pool's processes have compiled before it
+says it is ready (the layouts are its arguments), so a replacement is ready to read at once.
 
-Scheduling: each process has at most one request in flight; the rest wait in one FIFO queue, so
-with one process requests are answered in the order asked. A deadline counts from when a request
-was asked, so a request queued behind a stuck parse times out by its own deadline instead of
-waiting for the stuck one. A process that dies under a request (killed by someone else, crashed)
-fails that request with ``WorkerFailed`` and is replaced at once; the queue goes on in the
-replacement. A process that dies before it is ready (a broken interpreter or install) fails every
-waiting call with ``WorkerFailed`` and is not restarted until the next call, so a broken install
-cannot become a restart loop.
+Failures: a process that dies under a request (killed by someone else, crashed) fails that
+request with ``WorkerFailed`` and is replaced at once; the queues go on in the other processes
+and the replacement, nothing queued is lost. A process that dies before it is ready (a broken
+interpreter or install) fails every waiting call with ``WorkerFailed`` (unless another process
+is ready to serve them) and is not restarted until the next call, so a broken install cannot
+become a restart loop. ``stop()`` fails what is pending with ``WorkerStopped`` (a
+``WorkerFailed``).
 
 Errors keep their class and message across the boundary (``ReceiptParseError`` keeps ``layout``
 and ``line``): an exception is pickled with its ``args`` and attributes.
@@ -41,6 +57,7 @@ and ``line``): an exception is pickled with its ``args`` and attributes.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import pickle
@@ -48,18 +65,23 @@ import signal
 import struct
 import sys
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from parsers.layouts import Layout, ReceiptParseError
+from parsers.layouts import Layout, ReceiptParseError, UnknownLayoutError, resolve_layout
 
 _HEADER = struct.Struct(">I")  # the length of the pickle that follows
 _MAX_FRAME = 64 * 1024 * 1024  # a receipt and its parse are kilobytes: more is a broken stream
 _READY = 0  # the request id of the child's first frame: imports done, reading requests
+_COMPILED = None  # a reply's status meaning "not done yet: the layout has compiled"
 
 _LOAD = "load"
 _PARSE = "parse"
+
+# Which compiled layout: its grammar file and modification time (what Layout.load caches by).
+Version = tuple[str, int]
 
 
 def encode_frame(message: object) -> bytes:
@@ -67,15 +89,28 @@ def encode_frame(message: object) -> bytes:
     return _HEADER.pack(len(payload)) + payload
 
 
+def layout_version(layout: str) -> Version | None:
+    """The file and modification time of a layout, or None if there is no such layout."""
+    try:
+        path = resolve_layout(layout)
+        return (str(path), path.stat().st_mtime_ns)
+    except (OSError, UnknownLayoutError):
+        return None
+
+
 # -- the child --------------------------------------------------------------------------------
 
 
-def _run(op: str, layout: str, text: str) -> object:
+def _run(op: str, layout: str, text: str, compiled: Callable[[Version], None]) -> object:
+    if op not in (_LOAD, _PARSE):
+        raise ValueError(f"unknown request {op!r}")
+    version = layout_version(layout)
+    loaded = Layout.load(layout)
+    if version is not None:
+        compiled(version)
     if op == _LOAD:
-        return Layout.load(layout).name
-    if op == _PARSE:
-        return Layout.load(layout).parse_text(text)
-    raise ValueError(f"unknown request {op!r}")
+        return loaded.name
+    return loaded.parse_text(text)
 
 
 def _portable(exc: BaseException) -> BaseException:
@@ -93,10 +128,12 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
     return data if data is not None and len(data) == size else None
 
 
-def serve(requests: BinaryIO, replies: BinaryIO) -> int:
+def serve(requests: BinaryIO, replies: BinaryIO, compiled: Iterable[Version] = ()) -> int:
     """Answer requests until the parent closes our stdin: ``(id, op, layout, text)`` in,
-    ``(id, ok, result or exception)`` out."""
-    replies.write(encode_frame((_READY, True, os.getpid())))
+    ``(id, ok, result or exception)`` out; before the answer, ``(id, None, version)`` when the
+    request compiled its layout, so the parent can start the parse's own limit."""
+    known = set(compiled)
+    replies.write(encode_frame((_READY, True, (os.getpid(), sorted(known)))))
     replies.flush()
     while True:
         header = _read_exactly(requests, _HEADER.size)
@@ -107,8 +144,15 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> int:
         if payload is None:
             return 1
         request_id, op, layout, text = pickle.loads(payload)
+
+        def note(version: Version, request_id: int = request_id) -> None:
+            if version not in known:
+                known.add(version)
+                replies.write(encode_frame((request_id, _COMPILED, version)))
+                replies.flush()
+
         try:
-            reply: tuple[int, bool, object] = (request_id, True, _run(op, layout, text))
+            reply: tuple[int, bool, object] = (request_id, True, _run(op, layout, text, note))
         except Exception as exc:
             reply = (request_id, False, _portable(exc))
         try:
@@ -119,11 +163,16 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> int:
         replies.flush()
 
 
-def warm(layouts: list[str]) -> None:
-    """Compile the layouts a process we replace had compiled, before we say we are ready."""
+def warm(layouts: list[str]) -> list[Version]:
+    """Compile the layouts the pool had compiled, before we say we are ready; those that did."""
+    done = []
     for layout in layouts:
         with contextlib.suppress(Exception):  # its callers get the error when they use it
+            version = layout_version(layout)
             Layout.load(layout)
+            if version is not None:
+                done.append(version)
+    return done
 
 
 def main() -> int:
@@ -134,8 +183,8 @@ def main() -> int:
     # library must not corrupt the reply stream.
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
-    warm(sys.argv[1:])
-    return serve(sys.stdin.buffer, replies)
+    compiled = warm(sys.argv[1:])
+    return serve(sys.stdin.buffer, replies, compiled)
 
 
 if __name__ == "__main__":
@@ -158,14 +207,23 @@ log = logging.getLogger(__name__)
 _ROOT = Path(__file__).resolve().parent.parent  # the folder holding bridge/ and parsers/
 _STDERR_KEPT = 4000  # the tail of a child's stderr kept to explain a failed start
 STOP_GRACE = 5.0  # seconds an idle child gets to leave after its stdin closes, before KILL
+COMPILE_TIMEOUT = 60.0  # an admin's grammar can take long to lint; a shipped one ~0.1 s
+# Seconds a key counts as active after it asked, and as suspect after one of its parses was
+# killed: long enough to span a stuck parse and the replacement of its process.
+RECENT = 60.0
+SHARED_KEY = ""  # the key of callers that name none
 
 
 class ParseTimeout(Exception):
-    """The worker missed the deadline (a process stuck on it was killed and replaced)."""
+    """A process spent longer than the kill limit on a request: it was killed and replaced."""
 
 
 class WorkerFailed(Exception):
     """The worker process died or could not start, or the worker was stopped."""
+
+
+class WorkerStopped(WorkerFailed):
+    """The pool was stopped while the request waited or ran."""
 
 
 @dataclass(eq=False)
@@ -174,10 +232,12 @@ class _Request:
     op: str
     layout: str
     text: str
-    timeout: float
+    timeout: float  # the kill limit, from the start in a process (plus a compile, if needed)
+    key: str
     result: defer.Deferred[Any] = field(init=False)
     timer: IDelayedCall | None = None
     process: _Process | None = None  # while in flight
+    compiling: bool = False  # started on a process without the layout: the compile limit added
 
     def describe(self) -> str:
         return f"{'loading' if self.op == _LOAD else 'reading a receipt with'} layout {self.layout}"
@@ -199,9 +259,14 @@ class _Process(ProcessProtocol):
         self.retired = False  # killed or told to leave by the pool: not a crash
         self.request: _Request | None = None
         self.pid: int | None = None
+        self.compiled: set[Version] = set()
         self._buffer = bytearray()
         self._stderr = bytearray()
         self._stderr_tail = ""
+
+    @property
+    def idle(self) -> bool:
+        return self.ready and self.request is None and not self.retired
 
     def connectionMade(self) -> None:
         self.pid = self.transport.pid  # type: ignore[union-attr]
@@ -262,27 +327,43 @@ class _Process(ProcessProtocol):
 
 
 class ParseWorker:
-    """A pool of ``processes`` worker processes reading receipts under a deadline."""
+    """A pool of ``processes`` worker processes reading receipts, fair between keys; see the
+    module docstring."""
 
-    def __init__(self, reactor: Any, *, processes: int = 1) -> None:
+    def __init__(
+        self, reactor: Any, *, processes: int = 1, compile_timeout: float = COMPILE_TIMEOUT
+    ) -> None:
         if processes < 1:
             raise ValueError("processes must be at least 1")
         self._reactor: IReactorProcess = reactor
         self._clock: IReactorTime = reactor
         self._size = processes
+        self._compile_timeout = compile_timeout
         self._slots: list[_Process] = []  # the pool's current processes, ready or starting
         self._alive: set[_Process] = set()  # every child not yet reaped, retired ones too
-        self._queue: deque[_Request] = deque()
+        self._waiting: dict[str, deque[_Request]] = {}  # per key, FIFO; only keys with some
+        self._in_flight: dict[str, int] = {}  # per key, requests a process is working on
+        self._served: dict[str, int] = {}  # per key, when it last got a process (a serial)
+        self._asked: dict[str, float] = {}  # per key, when it last asked
+        self._killed_at: dict[str, float] = {}  # per key, when a request of it was last killed
+        self._serial = itertools.count()
         self._next_id = _READY + 1
         self._start_waiters: list[defer.Deferred[None]] = []
         self._compiled: dict[str, None] = {}  # layouts a worker compiled, in order: warm-up list
         self._leaving: list[_Leaving] = []  # stop() calls waiting for their children to end
         self._stopped = False
+        # For the daemon's stats line, and tests.
+        self.killed = 0  # processes killed past a kill limit
 
     @property
     def pids(self) -> list[int]:
         """The process ids of the pool's current processes (for logs and tests)."""
         return [p.pid for p in self._slots if p.pid is not None]
+
+    @property
+    def queued(self) -> int:
+        """Requests waiting for a process."""
+        return sum(len(queue) for queue in self._waiting.values())
 
     def start(self) -> defer.Deferred[None]:
         """Spawn the processes; fires when every one is ready, fails with ``WorkerFailed``
@@ -294,29 +375,32 @@ class ParseWorker:
         self._check_started()
         return waiter
 
-    def load(self, layout: str, timeout: float) -> defer.Deferred[str]:
-        """Compile (and lint) a layout in a worker; fires with its name. Fails with
-        ``GrammarError``, ``UnknownLayoutError``, ``ParseTimeout`` or ``WorkerFailed``.
-        With several processes, only the one that answers has the layout compiled."""
-        return self._ask(_LOAD, layout, "", timeout)
+    def load(self, layout: str, timeout: float, *, key: str = SHARED_KEY) -> defer.Deferred[str]:
+        """Compile (and lint) a layout in a worker; fires with its name. ``timeout``: the kill
+        limit once a process starts on it. Fails with ``GrammarError``, ``UnknownLayoutError``,
+        ``ParseTimeout`` or ``WorkerFailed``. With several processes, only the one that answers
+        has the layout compiled (the others compile it when they first need it, under the
+        compile limit)."""
+        return self._ask(_LOAD, layout, "", timeout, key)
 
-    def parse(self, layout: str, text: str, timeout: float) -> defer.Deferred[Receipt]:
-        """``Layout.load(layout).parse_text(text)`` in a worker. Fails with
-        ``ReceiptParseError``, ``GrammarError``, ``UnknownLayoutError`` (as in-process),
-        ``ParseTimeout`` or ``WorkerFailed``."""
-        return self._ask(_PARSE, layout, text, timeout)
+    def parse(
+        self, layout: str, text: str, timeout: float, *, key: str = SHARED_KEY
+    ) -> defer.Deferred[Receipt]:
+        """``Layout.load(layout).parse_text(text)`` in a worker. ``timeout``: the kill limit
+        from when a process starts the parse (plus the compile limit if that process has not
+        compiled the layout). Fails with ``ReceiptParseError``, ``GrammarError``,
+        ``UnknownLayoutError`` (as in-process), ``ParseTimeout`` or ``WorkerFailed``."""
+        return self._ask(_PARSE, layout, text, timeout, key)
 
     def stop(self) -> defer.Deferred[None]:
-        """End every process; pending calls fail with ``WorkerFailed``. Fires once every child
+        """End every process; pending calls fail with ``WorkerStopped``. Fires once every child
         has been reaped (an idle child leaves when its stdin closes, a busy one is killed)."""
         self._stopped = True
         waiters = self._take(self._start_waiters)
-        requests = list(self._queue)
-        self._queue.clear()
+        requests = self._take_waiting()
         for process in self._slots:
             if process.request is not None:
-                requests.append(process.request)
-                process.request = None
+                requests.append(self._unassign(process))
                 process.kill()
             elif process.ready:
                 process.leave()
@@ -327,7 +411,7 @@ class ParseWorker:
         leaving.kill_call = self._clock.callLater(STOP_GRACE, self._kill_stragglers, leaving)
         self._leaving.append(leaving)
         # The state is settled before any caller's code runs (it may call start() again).
-        gone = WorkerFailed("the parse worker was stopped")
+        gone = WorkerStopped("the parse worker was stopped")
         for request in requests:
             self._finish(request, gone)
         for waiter in waiters:
@@ -337,27 +421,86 @@ class ParseWorker:
 
     # -- requests ----------------------------------------------------------------------------
 
-    def _ask(self, op: str, layout: str, text: str, timeout: float) -> defer.Deferred[Any]:
+    def _ask(
+        self, op: str, layout: str, text: str, timeout: float, key: str
+    ) -> defer.Deferred[Any]:
         if self._stopped:
-            return defer.fail(WorkerFailed("the parse worker is stopped"))
-        request = _Request(self._next_id, op, str(layout), text, timeout)
+            return defer.fail(WorkerStopped("the parse worker is stopped"))
+        request = _Request(self._next_id, op, str(layout), text, max(0.0, timeout), key)
         self._next_id += 1
         request.result = defer.Deferred(lambda _: self._cancelled(request))
-        request.timer = self._clock.callLater(max(0.0, timeout), self._expire, request)
-        self._queue.append(request)
+        self._asked[key] = self._clock.seconds()
+        self._waiting.setdefault(key, deque()).append(request)
         self._fill()
         self._pump()
         return request.result
 
     def _pump(self) -> None:
-        for process in self._slots:
-            if not self._queue:
+        """Give idle processes the requests the fairness rules pick (module docstring)."""
+        while self._waiting:
+            idle = [p for p in self._slots if p.idle]
+            if not idle:
                 return
-            if process.ready and process.request is None:
-                process.send(self._queue.popleft())
+            key = self._choose(len(idle))
+            if key is None:
+                return
+            queue = self._waiting[key]
+            request = queue.popleft()
+            if not queue:
+                del self._waiting[key]
+            self._begin(idle[0], request)
 
-    def _finish(self, request: _Request, outcome: object) -> None:
+    def _choose(self, idle: int) -> str | None:
+        now = self._clock.seconds()
+        best: str | None = None
+        best_rank: tuple[int, int] | None = None
+        for key in self._waiting:
+            busy = self._in_flight.get(key, 0)
+            rank = (busy, self._served.get(key, -1))
+            if (best_rank is None or rank < best_rank) and self._may_take(key, busy, idle, now):
+                best, best_rank = key, rank
+        return best
+
+    def _may_take(self, key: str, busy: int, idle: int, now: float) -> bool:
+        """Whether ``key`` may have an idle process, ``idle`` of them being idle: always, but
+        the last one only if this key is not (likely) the one keeping the others busy."""
+        if idle >= 2 or self._size == 1:
+            return True
+        if busy == 0 and now - self._killed_at.get(key, -RECENT) >= RECENT:
+            return True
+        return not any(k != key and now - t < RECENT for k, t in self._asked.items())
+
+    def _begin(self, process: _Process, request: _Request) -> None:
+        limit = request.timeout
+        if request.op == _PARSE and layout_version(request.layout) not in process.compiled:
+            request.compiling = True
+            limit += self._compile_timeout
+        request.timer = self._clock.callLater(limit, self._expire, request)
+        self._in_flight[request.key] = self._in_flight.get(request.key, 0) + 1
+        self._served[request.key] = next(self._serial)
+        process.send(request)
+
+    def _unassign(self, process: _Process) -> _Request | None:
+        """The request ``process`` was working on, no longer counted in flight."""
+        request = process.request
+        process.request = None
+        if request is not None:
+            left = self._in_flight.get(request.key, 0) - 1
+            if left > 0:
+                self._in_flight[request.key] = left
+            else:
+                self._in_flight.pop(request.key, None)
+        return request
+
+    def _take_waiting(self) -> list[_Request]:
+        requests = [request for queue in self._waiting.values() for request in queue]
+        self._waiting.clear()
+        return requests
+
+    def _finish(self, request: _Request | None, outcome: object) -> None:
         """Answer the caller, once; ``outcome`` is the result or an exception."""
+        if request is None:
+            return
         if request.timer is not None and request.timer.active():
             request.timer.cancel()
         request.timer = None
@@ -372,32 +515,45 @@ class ParseWorker:
     def _expire(self, request: _Request) -> None:
         request.timer = None
         process = request.process
-        if process is None:
-            self._queue.remove(request)
-            message = f"{request.describe()}: no answer within {request.timeout:g} s (queued)"
-            self._finish(request, ParseTimeout(message))
-            return
+        if process is None or process.request is not request:
+            return  # answered meanwhile
+        if request.compiling:
+            took = f"did not compile the layout within {self._compile_timeout:g} s"
+        else:
+            took = f"gave no answer within {request.timeout:g} s"
         log.warning(
-            "parse worker %s: %s took over %g s: killed and replaced",
+            "parse worker %s: %s: %s of its start: killed and replaced",
             process.pid,
             request.describe(),
-            request.timeout,
+            took,
         )
-        process.request = None
+        self._unassign(process)
+        self.killed += 1
+        self._killed_at[request.key] = self._clock.seconds()
         self._retire(process)
         self._fill()
-        message = f"{request.describe()}: no answer within {request.timeout:g} s"
-        self._finish(request, ParseTimeout(message + " (the worker was replaced)"))
+        message = f"{request.describe()}: the worker {took} of its start (it was replaced)"
+        self._finish(request, ParseTimeout(message))
         self._pump()
 
-    def _cancelled(self, request: _Request) -> None:
-        # A queued request leaves the queue; one in flight keeps its deadline, so a stuck
-        # process is still killed on time, and its answer is dropped.
-        if request.process is None and request in self._queue:
-            self._queue.remove(request)
+    def _compiled_now(self, process: _Process, request: _Request, version: Version) -> None:
+        """The child compiled the layout: from now on the parse has its own limit only."""
+        process.compiled.add(version)
+        if request.compiling:
+            request.compiling = False
             if request.timer is not None and request.timer.active():
-                request.timer.cancel()
-            request.timer = None
+                request.timer.reset(request.timeout)
+
+    def _cancelled(self, request: _Request) -> None:
+        # A queued request leaves the queue; one in flight keeps its kill limit, so a stuck
+        # process is still killed on time, and its answer is dropped.
+        if request.process is not None:
+            return
+        queue = self._waiting.get(request.key)
+        if queue is not None and request in queue:
+            queue.remove(request)
+            if not queue:
+                del self._waiting[request.key]
 
     # -- processes ---------------------------------------------------------------------------
 
@@ -443,6 +599,9 @@ class ParseWorker:
             return  # too late: its caller has been answered already
         if request_id == _READY:
             process.ready = True
+            with contextlib.suppress(TypeError, ValueError):
+                _, compiled = value
+                process.compiled.update(tuple(version) for version in compiled)
             self._check_started()
             self._pump()
             return
@@ -450,7 +609,10 @@ class ParseWorker:
         if request is None or request.id != request_id:
             self._broken(process, f"a reply to request {request_id} it was not asked")
             return
-        process.request = None
+        if ok is _COMPILED:
+            self._compiled_now(process, request, value)
+            return
+        self._unassign(process)
         if ok or isinstance(value, ReceiptParseError):
             self._compiled[request.layout] = None  # it compiles: replacements warm it up
         self._finish(request, value if ok else _as_exception(value))
@@ -459,12 +621,10 @@ class ParseWorker:
     def _broken(self, process: _Process, what: str) -> None:
         """A child that breaks the protocol cannot be trusted with more requests."""
         log.error("parse worker %s sent %s: killed", process.pid, what)
-        request = process.request
-        process.request = None
+        request = self._unassign(process)
         self._retire(process)
         self._fill()
-        if request is not None:
-            self._finish(request, WorkerFailed(f"the parse worker sent {what}"))
+        self._finish(request, WorkerFailed(f"the parse worker sent {what}"))
         self._pump()
 
     def _ended(self, process: _Process, reason: Failure) -> None:
@@ -472,8 +632,7 @@ class ParseWorker:
         in_pool = process in self._slots
         if in_pool:
             self._slots.remove(process)
-        request = process.request
-        process.request = None
+        request = self._unassign(process)
         how = _exit_description(reason)
         self._check_stopped()
         if in_pool and not self._stopped:
@@ -496,8 +655,8 @@ class ParseWorker:
     def _start_failed(self, failure: WorkerFailed) -> None:
         log.error("%s", failure)
         waiters = self._take(self._start_waiters)
-        queued = list(self._queue)
-        self._queue.clear()
+        # A process that is ready still serves the queue; with none, nothing would.
+        queued = [] if any(p.ready for p in self._slots) else self._take_waiting()
         for request in queued:
             self._finish(request, failure)
         for waiter in waiters:

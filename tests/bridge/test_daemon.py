@@ -400,7 +400,10 @@ async def test_the_stats_line_says_what_each_till_did(
         rig.daemon.log_stats()
     assert (
         "stats: till diner: 3 connections, 2 read, 1 awarded, 1 kept unread, "
-        "0 released with no message (past max_hold)"
+        "0 read too late for a message, 0 released with no message (past max_hold)"
+    ) in caplog.messages
+    assert (
+        "stats: parse workers: 2 processes, 0 killed (stuck past parse_timeout_ms), 0 reads waiting"
     ) in caplog.messages
     assert (
         "stats: database up, 0 awards journaled and 0 replayed since start, "

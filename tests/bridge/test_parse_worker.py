@@ -16,7 +16,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import defer, reactor, task
 
-from bridge.parse_worker import ParseTimeout, ParseWorker, WorkerFailed
+from bridge.parse_worker import ParseTimeout, ParseWorker, WorkerFailed, WorkerStopped
 from parsers.document import build_documents
 from parsers.escpos.tokenizer import tokenize
 from parsers.layouts import GrammarError, Layout, ReceiptParseError, UnknownLayoutError
@@ -168,22 +168,26 @@ async def test_a_parse_past_its_deadline_kills_the_worker_and_the_next_parse_wor
 
 
 @pytest_twisted.ensureDeferred
-async def test_calls_queued_behind_a_stuck_parse_keep_their_own_deadlines(
+async def test_calls_queued_behind_a_stuck_parse_wait_and_are_answered_after_the_kill(
     worker: ParseWorker, slow_layout: str
 ) -> None:
+    """Waiting in the queue kills nothing: a call's limit counts from its start in a process."""
     await worker.load(slow_layout, GENEROUS)
     text = sale_text()
-    stuck = worker.parse(slow_layout, STUCK_TEXT, 5.0)
-    impatient = worker.parse("bakery_es", text, 0.5)
+    stuck = worker.parse(slow_layout, STUCK_TEXT, 2.0)
+    impatient = worker.parse("bakery_es", text, 1.0)  # queued 2 s, longer than its limit
     abandoned = worker.parse("bakery_es", text, GENEROUS)
     patient = worker.parse("bakery_es", text, GENEROUS)
+    asked = reactor.seconds()
     abandoned.cancel()  # leaves the queue at once
     assert type(await failure_of(abandoned)) is defer.CancelledError
-    assert type(await failure_of(impatient)) is ParseTimeout
-    assert not stuck.called  # the queued call did not wait for the stuck one
     assert type(await failure_of(stuck)) is ParseTimeout
-    # The call still within its deadline is answered by the replacement process.
-    assert await patient == Layout.load("bakery_es").parse_text(text)
+    expected = Layout.load("bakery_es").parse_text(text)
+    assert await impatient == expected
+    assert reactor.seconds() - asked >= 2.0
+    # The kill threw nothing away: the queue went on in the replacement process.
+    assert await patient == expected
+    assert worker.killed == 1
 
 
 @pytest_twisted.ensureDeferred
@@ -227,10 +231,10 @@ async def test_two_processes_serve_others_while_one_is_stuck_and_stop_reaps_both
     finally:
         await pool.stop()
     stopped = await failure_of(stuck)
-    assert type(stopped) is WorkerFailed
+    assert type(stopped) is WorkerStopped and isinstance(stopped, WorkerFailed)
     assert not any(alive(pid) for pid in pids)
     assert pool.pids == []
-    assert type(await failure_of(pool.parse("bakery_es", text, GENEROUS))) is WorkerFailed
+    assert type(await failure_of(pool.parse("bakery_es", text, GENEROUS))) is WorkerStopped
 
 
 @pytest_twisted.ensureDeferred
@@ -247,5 +251,134 @@ async def test_a_worker_that_cannot_start_fails_its_calls_and_is_retried_on_the_
         assert pool.pids == []  # no restart loop
         monkeypatch.undo()
         assert await pool.load("bakery_es", GENEROUS) == "bakery_es"
+    finally:
+        await pool.stop()
+
+
+# --- the pool: fair between keys, limits from the start ---------------------------------------
+
+
+def answered_in_order(calls: dict[str, defer.Deferred[Any]]) -> list[str]:
+    """The names of ``calls``, in the order they are answered (success or failure)."""
+    order: list[str] = []
+    for name, call in calls.items():
+        call.addBoth(lambda result, name=name: order.append(name) or result)
+    return order
+
+
+@pytest_twisted.ensureDeferred
+async def test_keys_are_served_round_robin(worker: ParseWorker) -> None:
+    text = sale_text()
+    calls = {
+        name: worker.parse("bakery_es", text, GENEROUS, key=name[0])
+        for name in ("A1", "A2", "A3", "B1", "B2", "C1")
+    }
+    order = answered_in_order(calls)
+    expected = Layout.load("bakery_es").parse_text(text)
+    for call in calls.values():
+        assert await call == expected
+    # A1 went at once; then each key in turn, the one served longest ago first.
+    assert order == ["A1", "B1", "C1", "A2", "B2", "A3"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_stuck_key_delays_another_by_one_parse_at_most(
+    worker: ParseWorker, slow_layout: str
+) -> None:
+    await worker.load(slow_layout, GENEROUS)
+    text = sale_text()
+    calls = {
+        "A1": worker.parse(slow_layout, STUCK_TEXT, 1.0, key="A"),
+        "A2": worker.parse(slow_layout, STUCK_TEXT, 1.0, key="A"),
+        "A3": worker.parse(slow_layout, STUCK_TEXT, 1.0, key="A"),
+        "B1": worker.parse("bakery_es", text, GENEROUS, key="B"),
+    }
+    order = answered_in_order(calls)
+    assert await calls["B1"] == Layout.load("bakery_es").parse_text(text)
+    # B waited for the one stuck parse in flight, not for A's queue.
+    assert order == ["A1", "B1"]
+    for name in ("A2", "A3"):
+        assert type(await failure_of(calls[name])) is ParseTimeout
+    assert worker.killed == 3
+
+
+@pytest_twisted.ensureDeferred
+async def test_with_two_processes_a_stuck_key_leaves_the_other_process_to_the_others(
+    slow_layout: str,
+) -> None:
+    pool = ParseWorker(reactor, processes=2)
+    try:
+        await pool.start()
+        await pool.load(slow_layout, GENEROUS, key="A")
+        text = sale_text()
+        expected = Layout.load("bakery_es").parse_text(text)
+        assert await pool.parse("bakery_es", text, GENEROUS, key="B") == expected
+        stuck = [pool.parse(slow_layout, STUCK_TEXT, 5.0, key="A") for _ in range(3)]
+        # A has a parse in flight and B asked lately: A's others wait for A's process, and
+        # B is answered at once every time, not after a stuck parse.
+        for _ in range(5):
+            assert await pool.parse("bakery_es", text, GENEROUS, key="B") == expected
+            assert not any(call.called for call in stuck)
+            await task.deferLater(reactor, 0.1, lambda: None)
+        assert pool.queued == 2
+        # After the kill, A (suspect now) waits for the replacement rather than take B's.
+        assert type(await failure_of(stuck[0])) is ParseTimeout
+        await task.deferLater(reactor, 0, lambda: None)
+        assert pool.queued == 2  # the idle process is B's while A's is being replaced
+        for _ in range(3):
+            assert await pool.parse("bakery_es", text, GENEROUS, key="B") == expected
+        assert pool.killed == 1
+    finally:
+        await pool.stop()
+    for call in stuck[1:]:
+        assert isinstance(await failure_of(call), ParseTimeout | WorkerStopped)
+
+
+@pytest_twisted.ensureDeferred
+async def test_alone_a_key_uses_every_process(slow_layout: str) -> None:
+    pool = ParseWorker(reactor, processes=2)
+    try:
+        await pool.start()
+        await pool.load(slow_layout, GENEROUS, key="A")
+        stuck = [pool.parse(slow_layout, STUCK_TEXT, 1.0, key="A") for _ in range(2)]
+        await wait_until(lambda: pool.queued == 0)
+        for call in stuck:
+            assert type(await failure_of(call)) is ParseTimeout
+    finally:
+        await pool.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_kill_loses_no_queued_request(worker: ParseWorker, slow_layout: str) -> None:
+    await worker.load(slow_layout, GENEROUS)
+    names = ["sale_customer_card", "sale_card_payment", "refund", "copy"]
+    stuck = worker.parse(slow_layout, STUCK_TEXT, 1.0, key="slow")
+    queued = [
+        (name, worker.parse("bakery_es", sale_text(name), GENEROUS, key=f"till{index % 3}"))
+        for index, name in enumerate(names * 3)
+    ]
+    assert worker.queued == len(queued)
+    assert type(await failure_of(stuck)) is ParseTimeout
+    layout = Layout.load("bakery_es")
+    for name, call in queued:
+        assert await call == layout.parse_text(sale_text(name))
+    assert worker.killed == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_process_new_to_a_layout_gets_the_compile_limit_too(slow_layout: str) -> None:
+    """The kill limit is the parse's own once the layout has compiled in that process."""
+    pool = ParseWorker(reactor, compile_timeout=GENEROUS)
+    try:
+        await pool.start()
+        # generic takes about 0.3 s to compile, longer than this parse's own limit.
+        receipt = await pool.parse("generic", "TOTAL 12.50\n", 0.25)
+        assert receipt == Layout.load("generic").parse_text("TOTAL 12.50\n")
+        # Compiled in this process now: the stuck parse gets its own limit, not the compile's.
+        asked = reactor.seconds()
+        timeout = await failure_of(pool.parse(slow_layout, STUCK_TEXT, 0.5))
+        assert type(timeout) is ParseTimeout
+        assert "no answer within 0.5 s" in str(timeout)
+        assert reactor.seconds() - asked < GENEROUS / 2
     finally:
         await pool.stop()

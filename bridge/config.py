@@ -441,7 +441,7 @@ class TillConfig:
     # TCP till side only (drivers.access). allow None: loopback only on a loopback listener,
     # anyone otherwise (check-config and the daemon warn).
     allow: tuple[str, ...] | None = None  # addresses and networks, normalised ("10.0.0.0/24")
-    max_connections: int = 16  # open at once; one more is refused
+    max_connections: int = 64  # open at once (waiting their turn included); one more is refused
     idle_timeout_s: int = 300  # a connection silent this long is reset; 0: never
     listen_backlog: int = 50  # connections the kernel queues before they are accepted
 
@@ -745,7 +745,7 @@ class _Loader:
             idle_gap_ms=2000 if idle_gap is None else idle_gap,
             language=language or DEFAULT_LANGUAGE,
             allow=allow,
-            max_connections=16 if max_connections is None else max_connections,
+            max_connections=64 if max_connections is None else max_connections,
             idle_timeout_s=300 if idle_timeout is None else idle_timeout,
             listen_backlog=50 if backlog is None else backlog,
         )

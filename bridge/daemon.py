@@ -121,6 +121,8 @@ class Daemon:
         owner_only_folders(self.config.journal.parent)
         await self.worker.start()
         await self.desk.start()
+        if self._stopping:
+            return  # stopped (SIGTERM) while starting: stop() has ended what there was
         left = self.inbox.waiting()  # listed before any till prints into it again
         try:
             for till in self.config.tills:
@@ -133,6 +135,8 @@ class Daemon:
         # wait for it (queued, where no limit runs), never the till.
         layouts = {t.layout for t in self.config.tills if t.mode is not Mode.PASSTHROUGH}
         for layout in sorted(layouts):
+            if self._stopping:
+                return
             try:
                 await self.worker.load(layout, LAYOUT_COMPILE_TIMEOUT)
             except Exception as exc:
@@ -143,6 +147,8 @@ class Daemon:
                     exc,
                     self.unread.folder,
                 )
+        if self._stopping:
+            return
         await self._recover_inbox(left)
         # What start-up built (modules, grammars, SQLAlchemy's caches: ~100k objects) lives
         # as long as the daemon. Frozen, a full collection no longer walks it: measured
@@ -192,6 +198,8 @@ class Daemon:
         for till_name, paths in left.items():
             running = self.tills.get(till_name)
             for path in paths:
+                if self._stopping:
+                    return  # the rest waits for the next start
                 if running is None or running.handler is None:
                     log.warning("inbox %s: no reading till %s now: kept unread", path, till_name)
                     self.unread.keep(till_name, 0, path.read_bytes(), "left in the inbox")

@@ -78,14 +78,16 @@ def serve(config: Config) -> int:
     async def main(reactor: Any) -> None:
         nonlocal code
         daemon = Daemon(config, reactor)
+        # reactor.stop() (what react does on SIGTERM/SIGINT) waits for this Deferred. Set
+        # before the start: a SIGTERM while layouts compile must stop the daemon too (without
+        # it, the reactor stopped and the database threads kept the process alive).
+        reactor.addSystemEventTrigger("before", "shutdown", lambda: _ensure(daemon.stop()))
         try:
             await daemon.start()
         except Exception as exc:
             log.error("cannot start: %s", exc)
             code = 1
             return
-        # reactor.stop() (what react does on SIGTERM/SIGINT) waits for this Deferred.
-        reactor.addSystemEventTrigger("before", "shutdown", lambda: _ensure(daemon.stop()))
         await _forever(reactor)
 
     try:

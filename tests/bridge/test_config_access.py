@@ -33,7 +33,7 @@ def test_the_access_keys_are_read_and_addresses_normalised(tmp_path: Path) -> No
 def test_the_defaults(tmp_path: Path) -> None:
     (front,) = load_config(write(tmp_path, till())).tills
     assert front.allow is None
-    assert (front.max_connections, front.idle_timeout_s, front.listen_backlog) == (16, 300, 50)
+    assert (front.max_connections, front.idle_timeout_s, front.listen_backlog) == (64, 300, 50)
 
 
 @pytest.mark.parametrize(
@@ -80,7 +80,7 @@ def test_check_config_prints_the_warning_and_the_access(
     assert main(["check-config", "--config", str(path)]) == 0
     captured = capsys.readouterr()
     assert captured.err.startswith('warning: till "front": listens on every interface')
-    assert 'till "front" access: allow ANY address; at most 16 connections' in captured.out
+    assert 'till "front" access: allow ANY address; at most 64 connections' in captured.out
     assert captured.out.rstrip().endswith("config OK")
     assert main(["check-config", "--config", str(write(tmp_path, till()))]) == 0
     assert "allow loopback only (the default)" in capsys.readouterr().out

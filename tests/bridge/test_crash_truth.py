@@ -218,3 +218,13 @@ def test_a_receipt_read_when_the_daemon_is_killed_is_awarded_once_at_the_next_st
     assert again == ["printed"]
     time.sleep(0.5)
     assert awards(database)[len(before) :] == new
+
+
+def test_sigterm_the_moment_the_daemon_serves_stops_it_cleanly(daemon: Daemon) -> None:
+    # "tillbridge running" comes before the layouts are compiled and the inbox is read: a
+    # stop in that window must stop the daemon, not leave its threads running forever.
+    daemon.start()
+    assert daemon.process is not None
+    daemon.process.send_signal(signal.SIGTERM)
+    assert daemon.process.wait(30) == 0, daemon.log()
+    assert "stopped" in daemon.log()

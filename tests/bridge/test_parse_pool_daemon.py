@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 import pytest_twisted
-from drivers.link import LinkOptions
 from twisted.internet import defer, reactor, task
 
 from bridge.config import TcpConnect, TcpListen, default_config
 from bridge.daemon import Daemon
+from bridge.link import LinkOptions
 from drivers.simulated_till import send_tcp
 from drivers.virtual_printer import VirtualPrinterFactory
 from tests.bridge.daemon_harness import (

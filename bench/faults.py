@@ -67,6 +67,10 @@ from parsers.layouts import GRAMMAR_DIR
 
 TIMEOUT = 10.0  # what the tills wait before they report a timeout
 STALL_TIMEOUT = 5.0  # the till behind a printer that stopped reading
+READ_ONLY_FOR = 7.0  # seconds the database stays read-only after the sales
+
+
+LAST_STOPS: list[str] = []  # each rig's graceful stops, for its row's note
 
 
 @dataclass
@@ -160,6 +164,7 @@ def rig(folder: Path, names: Sequence[str], **options: Path | str | None) -> Ite
         yield made
     finally:
         made.close()
+        LAST_STOPS.append(made.daemon.stop_summary())
 
 
 def sales_for(till: str, index: int, count: int, first: int = 0, items: int = 4) -> list[Sale]:
@@ -367,6 +372,7 @@ def database_read_only(plan: Plan, folder: Path) -> Row:
         try:
             for sale in during:
                 r.send(sale)
+            time.sleep(READ_ONLY_FOR)  # past the daemon's first retry, while still read-only
         finally:
             subprocess.run(["chattr", "-i", *files], check=True)
         wait = 12.0  # over two of the daemon's 5 s retries
@@ -383,7 +389,8 @@ def database_read_only(plan: Plan, folder: Path) -> Row:
         return Row(
             fault,
             r.verdict(during),
-            f"chattr +i on the database files; {wait:.0f} s after they were writable again, "
+            f"chattr +i on the database files for {READ_ONLY_FOR:.0f} s; {wait:.0f} s after "
+            "they were writable again, "
             f"without a restart: {now} of {len(during)} applied, {still} journaled; daemon "
             f"{'alive' if alive else 'dead'}, its stop exited {status}; the counts are after "
             "a restart",
@@ -555,8 +562,13 @@ def main() -> None:
             if args.only and args.only not in make.__name__.replace("_", " "):
                 continue
             say(f"[{time.monotonic() - began:5.0f} s] {make.__name__}")
+            LAST_STOPS.clear()
+            row_began = time.monotonic()
             try:
-                rows.append(make(plan, top / f"{number:02d}-{make.__name__}"))
+                row = make(plan, top / f"{number:02d}-{make.__name__}")
+                extra = [f"{time.monotonic() - row_began:.0f} s", *LAST_STOPS]
+                row.note = "; ".join([row.note, *extra] if row.note else extra)
+                rows.append(row)
             except (BenchError, OSError, subprocess.CalledProcessError) as error:
                 first = str(error).splitlines()[0] if str(error) else repr(error)
                 rows.append(Row(make.__name__.replace("_", " "), None, f"not measured: {first}"))

@@ -24,7 +24,6 @@ import re
 import selectors
 import signal
 import socket
-import sqlite3
 import subprocess
 import threading
 import time
@@ -888,11 +887,14 @@ def torture(
             time.sleep(0.01)
 
     def kill_randomly() -> None:
+        killed_at = 0.0
         for delay in delays:
-            while not daemon.alive() and not done.is_set():
+            # Each delay counts from when a start listens, not from its spawn.
+            while (not daemon.alive() or daemon.started_at < killed_at) and not done.is_set():
                 time.sleep(0.005)
             if done.wait(delay):
                 return
+            killed_at = time.monotonic()
             daemon.kill()
 
     def connect_kill() -> None:
@@ -979,25 +981,3 @@ def _wait_printers_idle(printers: Sequence[CountingPrinter], timeout: float) -> 
     deadline = time.monotonic() + timeout
     while any(p.open_connections() for p in printers) and time.monotonic() < deadline:
         time.sleep(0.05)
-
-
-def sqlite_rows(database: Path, sql: str) -> list[tuple[object, ...]]:
-    """A raw look at the database for a report (read-only, never creates the file)."""
-    if not database.exists():
-        return []
-    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as conn:
-        return list(conn.execute(sql))
-
-
-__all__ = [
-    "FAILURES",
-    "PRINTED",
-    "Attempt",
-    "BenchError",
-    "CountingPrinter",
-    "DaemonUnderTest",
-    "Sale",
-    "Verdict",
-    "judge",
-    "make_sale",
-]

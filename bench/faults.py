@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -553,6 +554,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     parser.add_argument("--only", default="", help="rows whose name holds this text")
     args = parser.parse_args()
+    # SIGTERM as Ctrl-C: the finally blocks stop every daemon (each in its own session).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     plan = Plan(args.quick, args.seed, args.keep)
     top = Path(tempfile.mkdtemp(prefix="tillbridge-faults-"))
     rows: list[Row] = []

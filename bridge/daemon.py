@@ -249,8 +249,10 @@ class Daemon:
             await task.deferLater(self.reactor, DRAIN_POLL, lambda: None)
         for till in self.tills.values():
             till.link.close_all()
-        await self.desk.stop()
+        # The workers first: a read still pending is left in the inbox for the next start,
+        # and every award of a read that came back is queued before the desk stops.
         await self.worker.stop()
+        await self.desk.stop()
         self.log_stats()
         log.info("stopped")
 

@@ -33,8 +33,10 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 
 from bridge.awards import AwardsDesk
+from bridge.inbox import LeftInInbox
 from bridge.loyalty import Outcome
 from bridge.messages import award_message, why_no_message
+from bridge.parse_worker import WorkerStopped
 from bridge.raw_store import RawStore
 from bridge.session import HandleReceipt
 from bridge.texts import DEFAULT_LANGUAGE
@@ -126,6 +128,10 @@ class ReceiptHandler:
         except ReceiptParseError as exc:
             self._keep_unread(request, f"layout {self.layout} could not read it: {exc}")
             return None
+        except WorkerStopped as exc:
+            # The daemon is stopping: not a fault of the receipt's, so not "unread" (which
+            # would need a hand to award it). It stays in the inbox for the next start.
+            raise LeftInInbox(f"receipt {request.receipt_id}: {exc}") from exc
         except Exception as exc:  # a timeout, a dead worker, a broken grammar
             self._keep_unread(request, f"not read: {type(exc).__name__}: {exc}")
             return None

@@ -34,6 +34,11 @@ SUFFIX = ".stream"
 ROTATE_BYTES = 256 * 1024  # a long-lived stream starts a new file past this, between receipts
 
 
+class LeftInInbox(Exception):
+    """A receipt that cannot be handled now (the daemon is stopping): its stream stays in
+    the inbox, and the next start awards it."""
+
+
 class InboxStream:
     """One till stream's file. Every method logs and carries on when the disk fails: the
     receipt prints anyway, and the award is still attempted."""
@@ -55,6 +60,10 @@ class InboxStream:
         except OSError as exc:
             log.error("inbox %s: %s: this stream is no longer kept", self.path, exc)
             self._close()
+
+    def close(self) -> None:
+        """Kept for the next start: a receipt in it could not be handled."""
+        self._close()
 
     def remove(self) -> None:
         """Every receipt in it is recorded: the file goes."""

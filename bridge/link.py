@@ -67,7 +67,7 @@ from twisted.internet.serialport import SerialPort
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from bridge.inbox import ROTATE_BYTES, Inbox, InboxStream
+from bridge.inbox import ROTATE_BYTES, Inbox, InboxStream, LeftInInbox
 from bridge.session import HandleReceipt, Output, Session, SessionConfig
 from drivers.serial_port import open_serial, open_serial_from_config
 from drivers.tcp import listen_tcp
@@ -268,6 +268,7 @@ class Pairing:
         self._backoff = self.options.backoff_initial
         self._inbox: InboxStream | None = None
         self._unhandled = 0  # receipts handed to the handler and not yet answered
+        self._keep_inbox = False  # a receipt of the stream is left for the next start
 
     # --- the till side ------------------------------------------------------------------
 
@@ -455,9 +456,7 @@ class Pairing:
         transport.registerProducer(Valve(self._printer_paused, self._printer_resumed), True)
         if self.till is not None and self._till_writable:
             printer = transport
-            self.till.registerProducer(
-                Valve(printer.pauseProducing, printer.resumeProducing), True
-            )
+            self.till.registerProducer(Valve(printer.pauseProducing, printer.resumeProducing), True)
         if self._pending:
             pending, self._pending = bytes(self._pending), bytearray()
             transport.write(pending)
@@ -557,6 +556,14 @@ class Pairing:
         result = defer.maybeDeferred(self.link.handler, request)
 
         def failed(failure: Failure) -> None:
+            if failure.check(LeftInInbox):
+                self._keep_inbox = True
+                self.log.info(
+                    "%s: %s: left in the inbox for the next start",
+                    self.name,
+                    failure.getErrorMessage(),
+                )
+                return None
             self.log.error(
                 "%s: handler failed on receipt %d: %s (printed with no message)",
                 self.name,
@@ -584,7 +591,10 @@ class Pairing:
             return
         if self.finished:
             self._inbox = None
-            stream.remove()
+            if self._keep_inbox:
+                stream.close()
+            else:
+                stream.remove()
         elif stream.size > ROTATE_BYTES and self.session.between_receipts:
             # A long-lived stream: a new file from here, which starts in the current state.
             self._inbox = self.link.inbox.open(self.name, self.session.printer_state)
@@ -838,9 +848,7 @@ class TcpTillSide:
             connecting = self.link.printer_connector.connect(probe)
         except Exception:
             connecting = defer.fail()
-        connecting.addCallbacks(
-            lambda _: self._printer_up(probe), lambda _: self._schedule_probe()
-        )
+        connecting.addCallbacks(lambda _: self._printer_up(probe), lambda _: self._schedule_probe())
 
     def _printer_up(self, probe: TwistedProtocol) -> None:
         if probe.transport is not None:

@@ -204,3 +204,22 @@ async def test_a_receipt_read_after_its_hold_ended_is_awarded_and_counted(
     assert any(
         "till diner:" in m and "1 read too late for a message" in m for m in caplog.messages
     ), caplog.messages
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_read_pending_when_the_daemon_stops_is_left_in_the_inbox_not_unread(
+    rigs: Callable[..., Rig], slow_layout: str
+) -> None:
+    """A stop is no fault of the receipt's: it waits in the inbox for the next start instead
+    of in unread/, where only a hand could award it."""
+    rig = rigs(TillSpec("slow", layout=slow_layout, max_hold_ms=300), parse_timeout_ms=60_000)
+    await rig.daemon.start()
+    sent = defer.ensureDeferred(
+        send_tcp(reactor, "127.0.0.1", port_of(rig, "slow"), STUCK_RECEIPT)
+    )
+    await within(reactor, sent, "the receipt to print, released at max_hold")
+    await until(reactor, lambda: rig.pairing("slow") is None, "the till's link to end")
+    await rig.daemon.stop()
+    (left,) = (rig.workdir / "inbox" / "slow").glob("*.stream")
+    assert left.read_bytes() == STUCK_RECEIPT
+    assert not (rig.workdir / "unread").exists()

@@ -7,6 +7,7 @@ in every process. Call ``use_capability_cache()`` before anything imports python
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -15,15 +16,23 @@ ENV = "ESCPOS_CAPABILITIES_PICKLE_DIR"
 
 def use_capability_cache(folder: Path | None = None) -> None:
     """Point python-escpos at ``folder`` (default: the user's cache folder), unless the
-    environment already names one. Never fails: without a writable folder python-escpos
+    environment already names a folder this process can write. Never fails: python-escpos
+    writes its cache there at import, and crashes on a folder it cannot write (one named by
+    another user's environment), so such a name is replaced, or dropped: python-escpos then
     falls back to its temporary folder."""
-    if ENV in os.environ:
+    named = os.environ.get(ENV)
+    if named and _writable(Path(named)):
         return
     if folder is None:
         cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
         folder = cache / "tillbridge" / "escpos"
-    try:
+    with contextlib.suppress(OSError):  # _writable below tells
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return
-    os.environ[ENV] = str(folder)
+    if _writable(folder):
+        os.environ[ENV] = str(folder)
+    else:
+        os.environ.pop(ENV, None)
+
+
+def _writable(folder: Path) -> bool:
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)

@@ -428,10 +428,11 @@ class Pairing:
             self.link.printer_connector.description,
             failure.getErrorMessage(),
         )
+        # First the connections waiting behind this one, so none of them tries the printer.
+        self.link._printer_down()
         if self.till_bytes:
             self._abandon("the printer could not be reached")
         self._finish(abort_till=True)
-        self.link._printer_down()
 
     def _schedule_retry(self) -> None:
         delay = self._backoff

@@ -287,6 +287,7 @@ class Daemon:
             self.link_options,
             inbox=self.inbox if handler is not None else None,
             on_abandoned=handler.abandoned if handler is not None else None,
+            on_not_printed=handler.not_printed if handler is not None else None,
         )
         running = RunningTill(config, link, handler)
         if isinstance(config.listen, TcpListen):

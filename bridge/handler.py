@@ -188,6 +188,26 @@ class ReceiptHandler:
                 request = HandleReceipt(number, document, raw, PrinterState(), held=False)
                 await self.award(request)
 
+    def not_printed(self, request: HandleReceipt, why: str) -> defer.Deferred[None]:
+        """A receipt handled (perhaps awarded) that then did not reach the printer whole (the
+        link saw the printer go with bytes owed): its award is taken back, and the receipt kept
+        unread, so that it can be awarded by hand if it printed after all. The till got a
+        reset and reprints it; a reprint earns again."""
+        return defer.ensureDeferred(self._take_back(request, why))
+
+    async def _take_back(self, request: HandleReceipt, why: str) -> None:
+        text = request.document.text()
+        if request.truncated or request.document.truncated is not None or not text.strip():
+            return  # never awarded (see handle)
+        self._keep_unread(request, f"not printed: {why}")
+        try:
+            # Read again rather than remembered: this is rare, and a receipt's reading is
+            # what its award's key comes from.
+            receipt = await self.parser.parse(self.layout, text, self.parse_timeout, key=self.till)
+        except Exception:
+            return  # not read the first time either: nothing was awarded
+        await self.desk.void(receipt, why)
+
     def abandoned(self, raw: bytes, why: str) -> None:
         """A receipt that did not reach the printer whole (the link gave up on it): it earns
         nothing, and is kept so that it can be awarded by hand if it printed after all."""

@@ -106,6 +106,9 @@ class LinkOptions:
 
 
 Abandoned = Callable[[bytes, str], None]  # a receipt's raw bytes, and why it earns nothing
+# A receipt handed to the handler (and perhaps awarded) that then did not reach the printer
+# whole, and why: its award is to be taken back. Called once its handling has finished.
+NotPrinted = Callable[[HandleReceipt, str], object]
 
 
 class TillLink(Factory):
@@ -125,6 +128,7 @@ class TillLink(Factory):
         options: LinkOptions | None = None,
         inbox: Inbox | None = None,
         on_abandoned: Abandoned | None = None,
+        on_not_printed: NotPrinted | None = None,
     ) -> None:
         self.session_config = session_config
         self.handler = handler
@@ -133,6 +137,7 @@ class TillLink(Factory):
         self.options = options if options is not None else LinkOptions()
         self.inbox = inbox
         self.on_abandoned = on_abandoned
+        self.on_not_printed = on_not_printed
         # Called (no arguments) when a printer connection for this till could not be made.
         self.on_printer_down: Callable[[], None] | None = None
         self.pairings: set[Pairing] = set()
@@ -269,6 +274,9 @@ class Pairing:
         self._inbox: InboxStream | None = None
         self._unhandled = 0  # receipts handed to the handler and not yet answered
         self._keep_inbox = False  # a receipt of the stream is left for the next start
+        # Receipts handed over since the printer was last seen to have taken every byte: if it
+        # drops now, these may not have printed (their handling, to wait for, alongside).
+        self._unconfirmed: list[tuple[HandleReceipt, defer.Deferred[Any]]] = []
 
     # --- the till side ------------------------------------------------------------------
 
@@ -383,6 +391,7 @@ class Pairing:
         if self.finished or not self._reset_armed or self.till is None:
             return
         if self._owes_nothing():
+            self._unconfirmed.clear()  # the printer has taken every receipt handed over
             self._reset_armed = False
             reset_on_close(self.till, False)
             return
@@ -497,6 +506,7 @@ class Pairing:
                 self.link.printer_connector.description,
                 how,
             )
+            self._not_printed(f"the printer dropped the connection ({how})")
             self._update_reading()
             self._schedule_retry()
             return
@@ -508,7 +518,9 @@ class Pairing:
             self.link.printer_connector.description,
             how,
         )
-        self._abandon(f"the printer dropped the connection before it took the receipt ({how})")
+        why = f"the printer dropped the connection before it took the receipt ({how})"
+        self._not_printed(why)
+        self._abandon(why)
         self._finish(abort_till=True)
 
     def _printer_paused(self) -> None:
@@ -518,6 +530,26 @@ class Pairing:
     def _printer_resumed(self) -> None:
         self._printer_full = False
         self._update_reading()
+
+    def _not_printed(self, why: str) -> None:
+        """The printer went away with bytes owed: the receipts handed over since it last had
+        taken everything may not have printed, so their awards are taken back (the till got a
+        reset and reprints them; a reprint earns again)."""
+        unconfirmed, self._unconfirmed = self._unconfirmed, []
+        report = self.link.on_not_printed
+        if report is None:
+            return
+        for request, handled in unconfirmed:
+
+            def void(_: object, request: HandleReceipt = request) -> None:
+                try:
+                    report(request, why)
+                except Exception:
+                    self.log.exception(
+                        "%s: could not take back receipt %d's award", self.name, request.receipt_id
+                    )
+
+            handled.addBoth(void)
 
     def _abandon(self, why: str) -> None:
         """The receipt under way will not print whole: keep it, never award it."""
@@ -575,6 +607,7 @@ class Pairing:
 
         result.addErrback(failed)
         result.addBoth(self._receipt_done)
+        self._unconfirmed.append((request, result))
         if request.held:
             result.addCallback(lambda message: self._handled(receipt_id, message))
         result.addErrback(lambda f: self.log.error("%s: %s", self.name, f.getTraceback()))
@@ -691,12 +724,14 @@ class Pairing:
                         self.name,
                         self.options.drain_timeout,
                     )
+                    self._not_printed("the printer stopped taking bytes")
                     self._finish(abort_till=True)
                     return
                 delay = min(self.options.drain_poll * (2**round_), 0.25)
                 self._drain_call = self.reactor.callLater(delay, self._drain_check, round_ + 1)
                 return
             self._drained = True
+            self._unconfirmed.clear()
             if self.till is None:
                 self._finish()  # the till has gone: nobody to relay replies to
                 return

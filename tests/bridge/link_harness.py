@@ -100,6 +100,7 @@ class Bridge:
     ) -> None:
         self.requests: list[HandleReceipt] = []
         self.abandoned: list[tuple[bytes, str]] = []  # receipts the link gave up on
+        self.not_printed: list[tuple[HandleReceipt, str]] = []  # handled, then not printed
 
         def handler(request: HandleReceipt) -> Any:
             self.requests.append(request)
@@ -114,6 +115,7 @@ class Bridge:
             options,
             inbox=inbox,
             on_abandoned=lambda raw, why: self.abandoned.append((raw, why)),
+            on_not_printed=lambda request, why: self.not_printed.append((request, why)),
         )
         self.listening = serve_tcp(self.link, "127.0.0.1", 0, reactor)
         self.port = self.listening.getHost().port

@@ -467,3 +467,38 @@ async def test_every_till_byte_is_in_the_inbox_before_the_printer_gets_it_until_
     await threads.deferToThread(read_outcome, sock)
     await until(lambda: not bridge.link.pairings)
     assert inbox.waiting() == {}
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_receipt_handled_before_the_printer_reset_is_reported_not_printed(
+    printer: Any, bridges: Any
+) -> None:
+    fake, printer_port = printer
+    fake.drop_after = len(SALE) // 2  # the whole receipt came in one read; the printer resets
+    bridge = bridges(printer_port, SessionConfig(till="t"), answer=lambda r: later(0.05, M))
+    sock = raw_till(bridge.port)
+    sock.settimeout(3)
+    sock.sendall(SALE + CUT)
+    sock.shutdown(socket.SHUT_WR)
+    assert (await threads.deferToThread(read_outcome, sock))[1] == "reset"
+    await until(lambda: bool(bridge.not_printed), what="the receipt reported not printed")
+    ((request, why),) = bridge.not_printed
+    assert request is bridge.requests[0]
+    assert "printer dropped" in why
+
+
+@pytest_twisted.ensureDeferred
+async def test_receipts_the_printer_took_are_not_reported_when_it_drops_later(
+    printer: Any, bridges: Any
+) -> None:
+    fake, printer_port = printer
+    bridge = bridges(printer_port, SessionConfig(till="t"), answer=lambda r: M)
+    sock = raw_till(bridge.port)
+    sock.sendall(SALE + CUT)
+    await until(lambda: fake.received.endswith(CUT), what="the first receipt printed")
+    await sleep(0.3)  # the till is quiet: the link sees the printer has taken it all
+    fake.connections[0].transport.abortConnection()  # then the printer resets
+    assert (await threads.deferToThread(read_outcome, sock))[1] == "reset"
+    await until(lambda: not bridge.link.pairings)
+    assert len(bridge.requests) == 1
+    assert bridge.not_printed == []

@@ -247,10 +247,44 @@ def cut_latency_section(bench: Bench) -> list[Row]:
     return rows
 
 
+def start_many_tills(bench: Bench) -> dict[str, list[int]]:
+    """A daemon with a till of its own for each idle, busy and inject-busy till of the
+    memory figures (it replaces the bench's daemon: ``bench.daemon``); their ports by kind."""
+    plan = bench.plan
+    if bench.daemon is not None:
+        bench.children.stop(bench.daemon)
+    counts = {"idle": plan.idle_tills, "busy": plan.busy_tills, "inject": plan.busy_tills}
+    ports = free_ports(sum(counts.values()))
+    kinds: dict[str, list[int]] = {}
+    till_list = []
+    at = 0
+    for kind, count in counts.items():
+        kinds[kind] = ports[at : at + count]
+        mode = "inject" if kind == "inject" else "passthrough"
+        till_list += [Till(f"{kind}{i:03d}", p, mode) for i, p in enumerate(kinds[kind])]
+        at += count
+    folder = bench.folder / "memory"
+    folder.mkdir()
+    config = write_config(folder, till_list, bench.sink.port)
+    bench.daemon = start_daemon(bench.children, config, ports, folder / "tillbridge.log")
+    bench.notes.append(
+        f"memory tillbridge: one daemon with {len(till_list)} [[tills]] tables (idle, busy, "
+        "inject-busy), one listener each: its RSS at rest includes them all."
+    )
+    return kinds
+
+
 def memory_section(bench: Bench) -> list[Row]:
     plan = bench.plan
     progress(f"memory: {plan.idle_tills} idle tills, {plan.busy_tills} busy tills")
     pids = {"socat": bench.socat_pid, "tillbridge": bench.daemon.pid if bench.daemon else None}
+    # A till's connections reach its printer one at a time, in order, as at a printer with one
+    # connection: so for tillbridge each idle or busy till is a till of its own, in a daemon
+    # of their own (socat: connections to one port).
+    many: dict[str, list[int]] = {}
+    if bench.daemon is not None:
+        many = start_many_tills(bench)
+        pids["tillbridge"] = bench.daemon.pid
     figures: dict[str, dict[str, int]] = {}  # path → what → KiB
     chunk = tills.receipt_stream(16 * 1024)[: 16 * 1024]
 
@@ -260,7 +294,7 @@ def memory_section(bench: Bench) -> list[Row]:
         tree = process_tree(pid)
         return rss_kib(tree), pss_kib(tree)
 
-    def busy_peak(path: str, port: int) -> tuple[int, int, float]:
+    def busy_peak(path: str, port: int | list[int]) -> tuple[int, int, float]:
         """Peak RSS and Pss while the busy tills stream; their MB/s in all."""
         mark = bench.sink.mark()
         streams = tills.Streams(port, plan.busy_tills, chunk)
@@ -280,22 +314,26 @@ def memory_section(bench: Bench) -> list[Row]:
         settle()
         base, base_pss = tree_kib(path)
         mark = bench.sink.mark()
-        idle = tills.open_idle(port, plan.idle_tills)
+        idle = tills.open_idle(
+            many.get("idle", port) if path == "tillbridge" else port, plan.idle_tills
+        )
         bench.sink.wait_for(mark, open_count(plan.idle_tills), 60, "the idle tills' printers")
         time.sleep(1.0)
         idle_rss, idle_pss = tree_kib(path)
         tills.close_all(idle)
         bench.sink.wait_for(mark, eof_count(plan.idle_tills), 60, "the idle tills' ends")
         settle()
-        busy_rss, busy_pss, mbps = busy_peak(path, port)
+        busy_rss, busy_pss, mbps = busy_peak(
+            path, many.get("busy", [port]) if path == "tillbridge" else port
+        )
         figures[path] = {"base": base, "base_pss": base_pss, "idle": idle_rss}
         figures[path] |= {"idle_pss": idle_pss, "busy": busy_rss, "busy_pss": busy_pss}
         bench.notes.append(
             f"memory {path}: the {plan.busy_tills} busy tills moved {mbps:.0f} MB/s."
         )
-        if path == "tillbridge" and bench.inject_port is not None:
+        if path == "tillbridge" and "inject" in many:
             settle()
-            busy_rss, busy_pss, mbps = busy_peak(path, bench.inject_port)
+            busy_rss, busy_pss, mbps = busy_peak(path, many["inject"])
             figures["inject"] = {"base": base, "base_pss": base_pss}
             figures["inject"] |= {"busy": busy_rss, "busy_pss": busy_pss}
             bench.notes.append(

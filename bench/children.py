@@ -227,6 +227,8 @@ def write_config(folder: Path, tills: Sequence[Till], sink_port: int) -> Path:
             f'printer = "tcp:127.0.0.1:{sink_port}"',
             'layout = "bakery_es"',
             f'mode = "{till.mode}"',
+            # No printer checks: the sink counts connections, and a check is one.
+            "printer_check_s = 0",
         ]
     path = folder / "tillbridge.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

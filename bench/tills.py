@@ -126,8 +126,13 @@ def print_receipts(port: int, numbers: Sequence[int], sink: SinkMonitor) -> list
 # --- many connections ---------------------------------------------------------------------
 
 
-def open_idle(port: int, count: int) -> list[socket.socket]:
-    return [connect(port) for _ in range(count)]
+def open_idle(ports: int | Sequence[int], count: int) -> list[socket.socket]:
+    """``count`` connections to ``ports`` (one port: all to it; a list: one to each)."""
+    return [connect(port) for port in _spread(ports, count)]
+
+
+def _spread(ports: int | Sequence[int], count: int) -> list[int]:
+    return [ports] * count if isinstance(ports, int) else list(ports)[:count]
 
 
 def close_all(sockets: Sequence[socket.socket]) -> None:
@@ -143,12 +148,12 @@ class Streams:
     # through a slow path (inject mode reads every receipt) takes many seconds to drain.
     SNDBUF = 64 * 1024
 
-    def __init__(self, port: int, count: int, chunk: bytes) -> None:
+    def __init__(self, port: int | Sequence[int], count: int, chunk: bytes) -> None:
         self.chunk = chunk
         self.stopping = threading.Event()
         self.sent = [0] * count
         self.errors: list[BaseException] = []
-        self.sockets = [connect(port, self.SNDBUF) for _ in range(count)]
+        self.sockets = [connect(each, self.SNDBUF) for each in _spread(port, count)]
         self.threads = [
             threading.Thread(target=self._stream, args=(index,), daemon=True)
             for index in range(count)

@@ -74,7 +74,14 @@ MAX_CONNECTIONS = (1, 1000)
 IDLE_TIMEOUT_S = (0, 86_400)  # 0: off
 LISTEN_BACKLOG = (1, 4096)
 # Keys that only mean something for a TCP till side (a listener).
-TCP_LISTEN_KEYS = ("allow", "max_connections", "idle_timeout_s", "listen_backlog")
+TCP_LISTEN_KEYS = (
+    "allow",
+    "max_connections",
+    "idle_timeout_s",
+    "listen_backlog",
+    "printer_check_s",
+)
+PRINTER_CHECK_S = (0, 3600)  # 0: off
 PARSE_WORKERS = (1, 16)
 PARSE_TIMEOUT_MS = (100, 600_000)
 FLOWS = ("none", "rtscts", "xonxoff", "dsrdtr")
@@ -443,6 +450,9 @@ class TillConfig:
     allow: tuple[str, ...] | None = None  # addresses and networks, normalised ("10.0.0.0/24")
     max_connections: int = 64  # open at once (waiting their turn included); one more is refused
     idle_timeout_s: int = 300  # a connection silent this long is reset; 0: never
+    # While no till is connected, a network printer is checked this often, so a printer
+    # switched off meanwhile refuses the till's next connection; 0: never.
+    printer_check_s: int = 5
     listen_backlog: int = 50  # connections the kernel queues before they are accepted
 
     def session_config(self) -> SessionConfig:
@@ -721,6 +731,7 @@ class _Loader:
         max_connections = self.int_in(table, "max_connections", where, MAX_CONNECTIONS)
         idle_timeout = self.int_in(table, "idle_timeout_s", where, IDLE_TIMEOUT_S)
         backlog = self.int_in(table, "listen_backlog", where, LISTEN_BACKLOG)
+        printer_check = self.int_in(table, "printer_check_s", where, PRINTER_CHECK_S)
         if listen is not None and not isinstance(listen, TcpListen):
             for tcp_key in TCP_LISTEN_KEYS:
                 if tcp_key in table:
@@ -748,6 +759,7 @@ class _Loader:
             max_connections=64 if max_connections is None else max_connections,
             idle_timeout_s=300 if idle_timeout is None else idle_timeout,
             listen_backlog=50 if backlog is None else backlog,
+            printer_check_s=5 if printer_check is None else printer_check,
         )
 
     def endpoint(self, table: dict[str, Any], side: Side, where: str) -> Endpoint | None:

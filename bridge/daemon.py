@@ -311,6 +311,13 @@ class Daemon:
                 self.reactor,
                 backlog=config.listen_backlog,
                 factory=access,
+                # Only a network printer is checked: opening a serial port or a device file
+                # to see is not free, and they do not refuse connections.
+                printer_check=(
+                    config.printer_check_s or None
+                    if isinstance(config.printer, TcpConnect)
+                    else None
+                ),
             )
         elif isinstance(config.listen, SerialPortConfig):
             self._open_serial(running)

@@ -144,6 +144,7 @@ class TillLink(Factory):
         self._serving: Pairing | None = None  # the one pairing the printer is serving
         self._waiting: deque[Pairing] = deque()  # till connections in the order they came
         self._closing = False
+        self.probing = 0  # checks of the printer under way (TcpTillSide)
         # For the daemon's stats: connections (or serial opens) served, and receipt ends the
         # sessions let go with no message (past max_hold, or too much waiting behind them).
         self.connections = 0
@@ -271,6 +272,7 @@ class Pairing:
         self._idle_check: IDelayedCall | None = None
         self._retry: IDelayedCall | None = None
         self._backoff = self.options.backoff_initial
+        self._retried = False  # a failed printer connection tried once more (a check held it)
         self._inbox: InboxStream | None = None
         self._unhandled = 0  # receipts handed to the handler and not yet answered
         self._keep_inbox = False  # a receipt of the stream is left for the next start
@@ -430,6 +432,11 @@ class Pairing:
                 self._backoff,
             )
             self._schedule_retry()
+            return
+        if self.link.probing and not self._retried:
+            # Our own check of the printer may hold its one connection: once more, shortly.
+            self._retried = True
+            self._retry = self.reactor.callLater(0.05, self._do_retry)
             return
         self.log.warning(
             "%s: printer %s unreachable (%s): resetting the till's connection",
@@ -811,8 +818,16 @@ def _peer(transport: object) -> str:
 
 class TcpTillSide:
     """A TCP till's listener that behaves like the printer's own port: while the printer
-    cannot be reached it refuses connections (the listener is closed), probes the printer
-    with backoff, and listens again once the printer answers."""
+    cannot be reached it refuses connections (the listener is closed), tries the printer with
+    backoff, and listens again once the printer answers.
+
+    A printer is known to be down when a connection to it fails: a till's, or a check of ours
+    (connect, then close at once) made at the start and every ``printer_check`` seconds while
+    no till is connected, so that a till connecting to a printer that was switched off in
+    between is refused, as it would be by the printer, rather than accepted and then reset (a
+    till that sends and closes without reading would take that for "printed"). A check is a
+    connection of a millisecond or so; a till's printer connection that fails while one is
+    under way is tried once more (a printer that takes one connection at a time)."""
 
     def __init__(
         self,
@@ -822,19 +837,23 @@ class TcpTillSide:
         reactor: Any,
         backlog: int = 50,
         factory: IProtocolFactory | None = None,
+        printer_check: float | None = None,
     ) -> None:
         self.link = link
         self.factory = factory if factory is not None else link  # e.g. drivers.access's
         self.host = host
         self.reactor = reactor
         self.backlog = backlog
+        self.printer_check = printer_check  # None: only a till's failed connection tells
         self.listening: IListeningPort | None = None
         self._probe: IDelayedCall | None = None
         self._backoff = link.options.backoff_initial
         self._stopped = False
-        self.listening = self._listen(port)
+        self.listening = self._listen(port)  # fails here if the port is taken
         self.port = self.listening.getHost().port  # the real one, when 0 was asked
         link.on_printer_down = self._printer_down
+        if printer_check is not None:
+            self._probe = self.reactor.callLater(0, self._check)
 
     def _listen(self, port: int) -> IListeningPort:
         return listen_tcp(
@@ -867,6 +886,7 @@ class TcpTillSide:
         )
         listening, self.listening = self.listening, None
         listening.stopListening()
+        _cancel(self._probe)
         self._backoff = self.link.options.backoff_initial
         self._schedule_probe()
 
@@ -875,20 +895,54 @@ class TcpTillSide:
         self._backoff = min(self._backoff * 2, self.link.options.backoff_max)
         self._probe = self.reactor.callLater(delay, self._try_printer)
 
-    def _try_printer(self) -> None:
-        self._probe = None
-        if self._stopped:
-            return
+    def _connect_probe(self) -> tuple[TwistedProtocol, defer.Deferred[Any]]:
         probe = TwistedProtocol()
+        self.link.probing += 1
         try:
             connecting = self.link.printer_connector.connect(probe)
         except Exception:
             connecting = defer.fail()
-        connecting.addCallbacks(lambda _: self._printer_up(probe), lambda _: self._schedule_probe())
 
-    def _printer_up(self, probe: TwistedProtocol) -> None:
-        if probe.transport is not None:
-            probe.transport.loseConnection()
+        def done(result: object) -> object:
+            self.link.probing -= 1
+            if probe.transport is not None:
+                probe.transport.loseConnection()
+            return result
+
+        connecting.addBoth(done)
+        return probe, connecting
+
+    def _check(self) -> None:
+        """While accepting: is the printer still there? (Only while no till is connected:
+        a till's own printer connection tells otherwise.)"""
+        self._probe = None
+        if self._stopped or self.listening is None or self.printer_check is None:
+            return
+        if self.link.pairings:
+            self._probe = self.reactor.callLater(self.printer_check, self._check)
+            return
+        _, connecting = self._connect_probe()
+
+        def answered(_: object) -> None:
+            if not self._stopped and self.listening is not None and self.printer_check:
+                self._probe = self.reactor.callLater(self.printer_check, self._check)
+
+        def failed(failure: Failure) -> None:
+            if self.link.pairings:  # a till got through meanwhile: its connection decides
+                answered(None)
+                return
+            self._printer_down()
+
+        connecting.addCallbacks(answered, failed)
+
+    def _try_printer(self) -> None:
+        self._probe = None
+        if self._stopped:
+            return
+        _, connecting = self._connect_probe()
+        connecting.addCallbacks(lambda _: self._printer_up(), lambda _: self._schedule_probe())
+
+    def _printer_up(self) -> None:
         if self._stopped:
             return
         try:
@@ -905,6 +959,8 @@ class TcpTillSide:
             self.port,
             extra={"till": self.link.session_config.till},
         )
+        if self.printer_check is not None:
+            self._probe = self.reactor.callLater(self.printer_check, self._check)
 
     def stopListening(self) -> defer.Deferred[None]:
         self._stopped = True
@@ -922,10 +978,12 @@ def serve_tcp(
     reactor: Any,
     backlog: int = 50,
     factory: IProtocolFactory | None = None,
+    printer_check: float | None = None,
 ) -> TcpTillSide:
     """Serve tills connecting to ``host:port`` (``port`` 0: any free port). ``factory``: what
-    accepts the connections, when something stands before the link (``drivers.access``)."""
-    return TcpTillSide(link, host, port, reactor, backlog, factory)
+    accepts the connections, when something stands before the link (``drivers.access``);
+    ``printer_check``: see ``TcpTillSide``."""
+    return TcpTillSide(link, host, port, reactor, backlog, factory, printer_check)
 
 
 def serve_serial(link: TillLink, device: str, reactor: Any, **settings: Any) -> SerialPort:

@@ -18,8 +18,9 @@ import pytest_twisted
 from twisted.internet import defer, reactor, task, threads
 
 from bridge.inbox import Inbox
-from bridge.link import LinkOptions, TillLink
+from bridge.link import LinkOptions, TillLink, serve_tcp
 from bridge.session import HandleReceipt, Mode, SessionConfig
+from drivers.tcp import TcpPrinter
 from drivers.transport import write_buffer_size
 from tests.bridge.link_harness import (
     CUT,
@@ -502,3 +503,29 @@ async def test_receipts_the_printer_took_are_not_reported_when_it_drops_later(
     await until(lambda: not bridge.link.pairings)
     assert len(bridge.requests) == 1
     assert bridge.not_printed == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_printer_switched_off_between_receipts_refuses_the_next_connection() -> None:
+    """A till that sends and closes without reading cannot see a reset after the fact: its
+    next connection must be refused, as by the printer itself, not accepted and then reset."""
+    fake = FakePrinter()
+    printer_port = reactor.listenTCP(0, fake, interface="127.0.0.1")
+    port = printer_port.getHost().port
+    connector = TcpPrinter("127.0.0.1", port, reactor, connect_timeout=2.0)
+    options = LinkOptions(backoff_initial=0.1, backoff_max=0.2)
+    link = TillLink(SessionConfig(till="t"), lambda r: None, connector, reactor, options)
+    side = serve_tcp(link, "127.0.0.1", 0, reactor, printer_check=0.1)
+    try:
+        await until(lambda: bool(fake.connections), what="the first check")
+        assert side.connected
+        await printer_port.stopListening()  # switched off while the till is idle
+        await until(lambda: side.refusing, what="the check to see it")
+        with pytest.raises(ConnectionRefusedError):
+            raw_till(side.port)
+        printer_port = reactor.listenTCP(port, fake, interface="127.0.0.1")  # back on
+        await until(lambda: side.connected, what="the till side to accept again")
+    finally:
+        link.close_all()
+        await side.stopListening()
+        await printer_port.stopListening()

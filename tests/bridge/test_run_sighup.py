@@ -30,6 +30,9 @@ def _config(folder: Path, port: int, log_file: Path | None) -> Path:
         'name = "front"\n'
         f'listen = "tcp:127.0.0.1:{port}"\n'
         'printer = "tcp:127.0.0.1:9"\n'
+        # No printer there: without the check, the till side keeps accepting (what is tested
+        # here is the daemon going on, not what a till sees of a printer that is off).
+        "printer_check_s = 0\n"
         'mode = "passthrough"\n',
         encoding="utf-8",
     )

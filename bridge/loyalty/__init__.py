@@ -10,7 +10,7 @@ from bridge.loyalty.claims import (
     UnknownClaimCode,
     VoidedClaimCode,
 )
-from bridge.loyalty.journal import Journal, JournalEntry
+from bridge.loyalty.journal import Journal, JournalEntry, Voided
 from bridge.loyalty.keys import earn_key, idempotency_key, void_key
 from bridge.loyalty.ledger import Ledger, Outcome
 from bridge.loyalty.rules import PointsRule, earns, points_for, round_points
@@ -28,6 +28,7 @@ __all__ = [
     "PointsRule",
     "TooManyClaimAttempts",
     "UnknownClaimCode",
+    "Voided",
     "VoidedClaimCode",
     "earn_key",
     "earns",

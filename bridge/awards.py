@@ -414,11 +414,11 @@ class AwardsDesk:
             self.replayed += len(outcomes)
             voids = [o for o in outcomes if isinstance(o, Voided)]
             self.voided += len(voids)
+            taken = sum(v.points for v in voids)
             log.warning(
-                "journal replayed: %d awards and %d voids applied (%d points taken back)",
+                "journal replayed: %d awards applied%s",
                 len(outcomes) - len(voids),
-                len(voids),
-                sum(v.points for v in voids),
+                f", and {len(voids)} void(s) ({taken} points taken back)" if voids else "",
             )
         return True
 

@@ -316,3 +316,17 @@ def test_the_award_command_awards_a_voided_receipt_again_once(
         assert account_sums_agree(engine)
     finally:
         engine.dispose()
+
+
+def test_two_reprints_racing_after_a_void_earn_once(
+    engine: Engine, make_receipt: ReceiptFactory
+) -> None:
+    # No customer, so no account row to queue on: only the unique key keeps them apart.
+    receipt = make_receipt(number="r", total="6.00", customer=None)
+    ledger = Ledger(engine)
+    first = ledger.award(receipt, RULE, NOW).claim_code
+    ledger.void(receipt, WHY, NOW)
+    outcomes = in_threads(4, lambda i: Ledger(engine).award(receipt, RULE, NOW))
+    assert sum(not o.duplicate for o in outcomes) == 1
+    assert len({o.claim_code for o in outcomes}) == 1 and outcomes[0].claim_code != first
+    assert ledger.claim(outcomes[0].claim_code, CARD, NOW).balance == 6  # type: ignore[arg-type]

@@ -139,10 +139,10 @@ class Ledger:
                 else ""
             )
             raise UnknownClaimCode(f"unknown code: no claim code {code}{older}")
-        voided = self._void_of(conn, claim.idempotency_key)
-        if voided is not None:
+        if self._voided(conn, claim.idempotency_key):
+            # The void's reason is not shown: it may name another customer's balance.
             raise VoidedClaimCode(
-                f"claim code {code} was voided: its receipt did not print ({voided}); "
+                f"claim code {code} was voided: its receipt did not print; "
                 "a reprint of the receipt has a new code"
             )
         if claim.claimed_at is not None:
@@ -257,7 +257,7 @@ class Ledger:
             # voided (it never printed), which earns again under the next generation's key. A
             # generation is only started once the one before was voided, so one not voided
             # is the latest, and this receipt a duplicate of it: the usual case, one look.
-            if self._void_of(conn, earned) is None:
+            if not self._voided(conn, earned):
                 return self._original(conn, earned)
             latest, voided = self._latest_generation(conn, key)
             if not voided:
@@ -340,16 +340,14 @@ class Ledger:
             self._credit(conn, customer_id, -taken, now)
         return taken
 
-    def _void_of(self, conn: Connection, earned_key: str) -> str | None:
-        """The reason the earn entry keyed ``earned_key`` was voided; None if it was not."""
-        row = conn.execute(
-            select(LedgerEntry.id, LedgerEntry.reason).where(
-                LedgerEntry.idempotency_key == void_key(earned_key)
-            )
-        ).one_or_none()
-        if row is None:
-            return None
-        return row.reason or "voided"
+    def _voided(self, conn: Connection, earned_key: str) -> bool:
+        """Whether the earn entry keyed ``earned_key`` was voided."""
+        return (
+            conn.execute(
+                select(LedgerEntry.id).where(LedgerEntry.idempotency_key == void_key(earned_key))
+            ).first()
+            is not None
+        )
 
     def _original(self, conn: Connection, key: str) -> Outcome:
         points, balance_after, customer_value, code = conn.execute(

@@ -599,7 +599,8 @@ def wiring(names: Sequence[str], printers: Sequence[CountingPrinter]) -> list[Ti
 
 
 def ledger_awards(database: Path) -> Counter[str]:
-    """Earn entries per receipt number, read with the project's models."""
+    """Awards standing per receipt number, read with the project's models: earn entries less
+    the voids that took them back (a receipt that never printed whole)."""
     from sqlalchemy import create_engine, func, select
     from sqlalchemy.orm import Session
 
@@ -611,28 +612,32 @@ def ledger_awards(database: Path) -> Counter[str]:
     engine = create_engine(f"sqlite:///{database}")
     try:
         with Session(engine) as session:
+            kinds = (EntryKind.EARN.value, EntryKind.VOID.value)
             rows = session.execute(
-                select(LedgerEntry.receipt_number, func.count())
-                .where(LedgerEntry.kind == EntryKind.EARN.value)
-                .group_by(LedgerEntry.receipt_number)
+                select(LedgerEntry.receipt_number, LedgerEntry.kind, func.count())
+                .where(LedgerEntry.kind.in_(kinds))
+                .group_by(LedgerEntry.receipt_number, LedgerEntry.kind)
             )
-            for number, count in rows:
-                found[str(number)] = int(count)
+            for number, kind, count in rows:
+                sign = 1 if kind == EntryKind.EARN.value else -1
+                found[str(number)] += sign * int(count)
     except Exception as error:  # an empty or foreign file: no ledger there
         if "no such table" not in str(error):
             raise
     finally:
         engine.dispose()
-    return found
+    return +found
 
 
 def journal_numbers(daemon: DaemonUnderTest) -> Counter[str]:
-    """Receipt numbers of journal entries not yet applied."""
+    """Receipt numbers of journal entries not yet applied: awards less voids (a void cancels
+    the award journaled before it; a count of 0 or less is still there for ``settle``)."""
     found: Counter[str] = Counter()
     with contextlib.suppress(OSError):
         for line in daemon.journal.read_text(encoding="utf-8", errors="replace").splitlines():
             with contextlib.suppress(ValueError, KeyError, TypeError):
-                found[str(json.loads(line)["receipt"]["number"])] += 1
+                record = json.loads(line)
+                found[str(record["receipt"]["number"])] += -1 if "void" in record else 1
     return found
 
 
@@ -782,7 +787,7 @@ def judge(
             verdict.broken.append(
                 f"{what}: awarded but never reached the printer whole (attempts: {history})"
             )
-        if places and not awarded and not pending.get(sale.number):
+        if places and not awarded and pending.get(sale.number, 0) <= 0:
             if unread.get(sale.number):
                 verdict.kept_by_hand += 1
                 verdict.broken.append(

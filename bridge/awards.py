@@ -32,6 +32,14 @@ most ``memory_bound`` of them, in order; past that an award fails and is logged 
 the retry loop writes them to the journal, or straight to the database, as soon as either
 takes them.
 
+**Voids.** ``void(receipt, why)`` takes back the award of a receipt that never reached the
+printer whole (``Ledger.void``), on the same thread, after the receipt's own award. With the
+database down it is journaled like an award, and replayed after the awards journaled before
+it. It is journaled too, even with the database up, while awards still wait in the journal or
+in memory: the receipt's own award may be among them, and a void applied before it would find
+nothing to take back. A replay is then started at once. A void never fails its caller: what
+goes wrong is logged with the receipt's number and till, and counted (``void_failures``).
+
 **WAL checkpoints** (SQLite) run on a thread of their own, never inside an award
 (``bridge.store.engine``): every ``checkpoint_interval`` seconds when no award is in flight,
 or after ``CHECKPOINT_AFTER`` awards on a desk that is never idle (and during a long replay).
@@ -51,7 +59,7 @@ from sqlalchemy import Engine
 from twisted.internet import defer, task, threads
 from twisted.python.threadpool import ThreadPool
 
-from bridge.loyalty import Journal, JournalEntry, Ledger, Outcome, PointsRule
+from bridge.loyalty import Journal, JournalEntry, Ledger, Outcome, PointsRule, Voided
 from bridge.store import (
     StoreMarker,
     StoreRefused,
@@ -108,6 +116,9 @@ class AwardsDesk:
         self.replayed = 0  # journal (or memory) entries applied
         self.lost = 0  # awards refused with the memory queue full: logged one by one
         self.checkpoints = 0  # WAL checkpoints run
+        self.voided = 0  # awards voided (at once, or from the journal or memory)
+        self.voids_kept = 0  # voids left to the journal (or memory) for a later replay
+        self.void_failures = 0  # voids that went wrong: logged one by one
         self._held: deque[JournalEntry] = deque()  # refused by the journal's disk, in order
         self._held_lock = threading.Lock()  # the award and the replay threads both use it
         self._last_refusal: str | None = None
@@ -195,6 +206,33 @@ class AwardsDesk:
         d.addBoth(done)
         return d
 
+    def void(self, receipt: Receipt, why: str) -> defer.Deferred[None]:
+        """Take back the receipt's award: it never reached the printer whole. Journaled when
+        the database cannot take it. Never fails: a failure is logged and counted."""
+        at = self.clock()
+        self._in_flight += 1
+        d = self._run(lambda: self._void(receipt, why, at))
+
+        def failed(failure: Any) -> None:
+            self.void_failures += 1
+            log.error(
+                "receipt %s of till %s: its award could not be voided (%s), although the "
+                "receipt did not print: %s",
+                _number(receipt),
+                _till(receipt),
+                why,
+                failure.getErrorMessage() or failure.type.__name__,
+            )
+
+        def done(result: T) -> T:
+            self._in_flight -= 1
+            self._since_checkpoint += 1
+            return result
+
+        d.addErrback(failed)
+        d.addBoth(done)
+        return d
+
     def balance(self, customer: CustomerRef | str) -> defer.Deferred[int]:
         return self.in_thread(lambda: self.ledger.balance(customer))
 
@@ -240,23 +278,62 @@ class AwardsDesk:
         self._keep(JournalEntry(receipt, self.rule, at))
         return None
 
+    def _void(self, receipt: Receipt, why: str, at: datetime) -> None:
+        if self.store_up and not self._awards_waiting():
+            try:
+                taken = self.ledger.void(receipt, why, at)
+            except StoreUnavailable as exc:
+                self._outage()
+                log.error("database unavailable (%s): journaling awards until it is back", exc)
+            else:
+                self._voided(receipt, why, taken)
+                return
+        self._keep(JournalEntry(receipt, self.rule, at, void_reason=why))
+        self.voids_kept += 1
+        if self.store_up:
+            # The retry loop is off with the database up: replay now, after what waits.
+            self.reactor.callFromThread(self._replay_soon)
+
+    def _replay_soon(self) -> None:
+        if self._started:
+            self._retry_now()
+
+    def _awards_waiting(self) -> bool:
+        """Awards not in the database yet may be waiting, in the journal or in memory."""
+        return bool(self._held) or self._replaying > 0 or not self.journal.is_empty()
+
+    def _voided(self, receipt: Receipt, why: str, taken: int) -> None:
+        self.voided += 1
+        log.warning(
+            "receipt %s of till %s: %s; its award is voided (%d points taken back): a reprint "
+            "earns again",
+            _number(receipt),
+            _till(receipt),
+            why,
+            taken,
+        )
+
     def _keep(self, entry: JournalEntry) -> None:
         """Journal the entry, or hold it in memory while the journal's disk refuses it."""
         number = entry.receipt.number or "?"
+        what = "void" if entry.is_void else "award"
         with self._held_lock:
             if len(self._held) >= self.memory_bound:
                 self.lost += 1
+                failed = "award not voided" if entry.is_void else "not awarded"
                 raise AwardNotKept(
-                    f"receipt {number} not awarded: the database is unavailable, the journal "
-                    f"{self.journal.path} cannot be written, and {len(self._held)} awards "
+                    f"receipt {number} {failed}: the database is unavailable, the "
+                    f"journal {self.journal.path} cannot be written, and {len(self._held)} awards "
                     f"already wait in memory (the bound, memory_bound={self.memory_bound})"
                 )
             self._held.append(entry)
             waiting = self._flush_held()
         if waiting == 0:
-            log.warning("receipt %s journaled for a later award (%s)", number, self.journal.path)
+            log.warning("receipt %s journaled for a later %s (%s)", number, what, self.journal.path)
         else:
-            log.warning("receipt %s kept in memory for a later award (%d waiting)", number, waiting)
+            log.warning(
+                "receipt %s kept in memory for a later %s (%d waiting)", number, what, waiting
+            )
 
     def _flush_held(self) -> int:
         """Write held entries to the journal, oldest first; how many still wait. Called with
@@ -335,7 +412,14 @@ class AwardsDesk:
         self._compact_due = False
         if outcomes:
             self.replayed += len(outcomes)
-            log.warning("journal replayed: %d awards applied", len(outcomes))
+            voids = [o for o in outcomes if isinstance(o, Voided)]
+            self.voided += len(voids)
+            taken = sum(v.points for v in voids)
+            log.warning(
+                "journal replayed: %d awards applied%s",
+                len(outcomes) - len(voids),
+                f", and {len(voids)} void(s) ({taken} points taken back)" if voids else "",
+            )
         return True
 
     def _apply_held(self) -> bool:
@@ -346,9 +430,13 @@ class AwardsDesk:
             with self._held_lock:
                 if not self._held:
                     break
+                if self._held[0].is_void and not self.journal.is_empty():
+                    # Its award may wait in the journal (older than what memory holds): the
+                    # void waits until the journal takes it, after that award.
+                    break
                 entry = self._held.popleft()
             try:
-                self.ledger.award(entry.receipt, entry.rule, self.clock())
+                result = entry.apply(self.ledger, self.clock())
             except StoreUnavailable as exc:
                 with self._held_lock:
                     self._held.appendleft(entry)
@@ -356,6 +444,8 @@ class AwardsDesk:
                 log.info("database unavailable again: %s", _first_line(exc))
                 return False
             applied += 1
+            if isinstance(result, Voided):
+                self._voided(entry.receipt, entry.void_reason or "", result.points)
         if applied:
             self.replayed += applied
             log.warning("%d award(s) held in memory applied", applied)
@@ -423,6 +513,14 @@ class AwardsDesk:
 
     def _url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
+
+
+def _number(receipt: Receipt) -> str:
+    return receipt.number or "?"
+
+
+def _till(receipt: Receipt) -> str:
+    return receipt.till or "?"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -8,9 +8,10 @@ from bridge.loyalty.claims import (
     MistypedClaimCode,
     TooManyClaimAttempts,
     UnknownClaimCode,
+    VoidedClaimCode,
 )
-from bridge.loyalty.journal import Journal, JournalEntry
-from bridge.loyalty.keys import idempotency_key
+from bridge.loyalty.journal import Journal, JournalEntry, Voided
+from bridge.loyalty.keys import earn_key, idempotency_key, void_key
 from bridge.loyalty.ledger import Ledger, Outcome
 from bridge.loyalty.rules import PointsRule, earns, points_for, round_points
 
@@ -27,8 +28,12 @@ __all__ = [
     "PointsRule",
     "TooManyClaimAttempts",
     "UnknownClaimCode",
+    "Voided",
+    "VoidedClaimCode",
+    "earn_key",
     "earns",
     "idempotency_key",
     "points_for",
     "round_points",
+    "void_key",
 ]

@@ -48,6 +48,10 @@ class AlreadyClaimed(ClaimError):
     pass
 
 
+class VoidedClaimCode(ClaimError):
+    """The code's award was voided: its receipt never reached the printer whole."""
+
+
 class TooManyClaimAttempts(ClaimError):
     """Too many unknown codes lately from this place: claims wait, to slow down guessing."""
 

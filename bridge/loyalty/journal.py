@@ -1,4 +1,4 @@
-"""The local journal: awards the database could not take yet, kept until it can.
+"""The local journal: awards (and voids) the database could not take yet, kept until it can.
 
 An append-only JSON-lines file. ``append`` returns only once the line is on disk (fsync), so
 the award survives a crash from the moment the receipt prints. ``replay`` applies every entry
@@ -14,6 +14,15 @@ A write the disk refuses (full, or an I/O error) leaves nothing behind either: t
 out in one ``write``, and on any failure the file is cut back to its size before, so a full
 disk never leaves half a line to be read as a torn one later. ``append`` then raises the
 ``OSError`` and the caller keeps the award elsewhere (``bridge.awards`` keeps it in memory).
+
+**Voids.** A receipt that never reached the printer whole has its award voided; when the
+database is down, that void is journaled like an award (a line of format 2, which a daemon
+that does not know voids sets apart instead of awarding it). Replay applies the entries in the
+order they were journaled, so a void journaled after its award voids the award just replayed.
+Each still applies once: a void takes back the receipt's *latest* award, and a second void of
+it finds it voided and does nothing; and an award replayed again after its void would count
+as a reprint and earn again, so the entries before a void are compacted away (durably) before
+the void is applied, and the void is compacted away before the entries after it are.
 
 The journal and its companions are owner-only (0600, also after a compaction rewrote it).
 """
@@ -40,6 +49,7 @@ from parsers.receipt import Receipt
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+VOID_FORMAT_VERSION = 2  # a void: unknown to older daemons, which set it apart unawarded
 OWNER_ONLY = 0o600
 
 
@@ -48,38 +58,63 @@ class JournalLineError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Voided:
+    """A journaled void, applied: the points it took back (0: nothing was left to take)."""
+
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
 class JournalEntry:
     receipt: Receipt
     rule: PointsRule  # the rule in force at the sale, so a late replay awards the same points
-    at: datetime  # when the award was journaled
+    at: datetime  # when the award (or the void) was journaled
+    # Set for a void: why the receipt's award is taken back (it did not print whole).
+    void_reason: str | None = None
 
     @property
     def key(self) -> str:
         return idempotency_key(self.receipt)
 
+    @property
+    def is_void(self) -> bool:
+        return self.void_reason is not None
+
+    def apply(self, ledger: Ledger, now: datetime) -> Outcome | Voided:
+        if self.void_reason is not None:
+            return Voided(ledger.void(self.receipt, self.void_reason, now))
+        return ledger.award(self.receipt, self.rule, now)
+
     def to_json(self) -> str:
         receipt = self.receipt.to_dict()
         # to_dict leaves the text out, but the fingerprint (and so the key) is made from it.
         receipt["raw_text"] = self.receipt.raw_text
-        record = {
-            "v": FORMAT_VERSION,
+        record: dict[str, Any] = {
+            "v": FORMAT_VERSION if self.void_reason is None else VOID_FORMAT_VERSION,
             "key": self.key,
             "at": self.at.isoformat(),
             "points_per_unit": str(self.rule.points_per_unit),
             "receipt": receipt,
         }
+        if self.void_reason is not None:
+            record["void"] = self.void_reason
         return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, line: str) -> JournalEntry:
         try:
             record: dict[str, Any] = json.loads(line)
-            if record.get("v") != FORMAT_VERSION:
-                raise JournalLineError(f"unknown journal format {record.get('v')!r}")
+            version = record.get("v")
+            if version not in (FORMAT_VERSION, VOID_FORMAT_VERSION):
+                raise JournalLineError(f"unknown journal format {version!r}")
+            reason = record["void"] if version == VOID_FORMAT_VERSION else None
+            if reason is not None and not isinstance(reason, str):
+                raise JournalLineError(f"a void's reason must be text, not {reason!r}")
             entry = cls(
                 receipt=Receipt.from_dict(record["receipt"]),
                 rule=PointsRule(Decimal(record["points_per_unit"])),
                 at=datetime.fromisoformat(record["at"]),
+                void_reason=reason,
             )
         except JournalLineError:
             raise
@@ -133,24 +168,37 @@ class Journal:
         entries, _ = _parse(data)
         return entries
 
-    def replay(self, ledger: Ledger, now: datetime | None = None) -> list[Outcome]:
-        """Apply every pending entry once, then compact the file to what is left.
+    def is_empty(self) -> bool:
+        """Nothing journaled (no file, or an empty one): nothing waits to be applied."""
+        try:
+            return self.path.stat().st_size == 0
+        except FileNotFoundError:
+            return True
+
+    def replay(self, ledger: Ledger, now: datetime | None = None) -> list[Outcome | Voided]:
+        """Apply every pending entry once, in order, then compact the file to what is left:
+        the awards' outcomes and the voids' ``Voided``.
 
         Stops at the first failure (``StoreUnavailable`` when the database went away again)
         and raises it after compacting: the entries from that one on stay for the next replay.
+        A void is applied alone, between two compactions (see above).
         """
-        with self._lock:
-            data = self._read()
-        entries, rejected = _parse(data)
-        outcomes: list[Outcome] = []
-        applied = 0
-        try:
-            for entry in entries:
-                outcomes.append(ledger.award(entry.receipt, entry.rule, now or datetime.now(UTC)))
-                applied += 1
-        finally:
-            self._compact(len(data), entries[applied:], rejected)
-        return outcomes
+        results: list[Outcome | Voided] = []
+        while True:
+            with self._lock:
+                data = self._read()
+            entries, rejected = _parse(data)
+            applied = 0
+            try:
+                for entry in entries:
+                    if applied and (entry.is_void or entries[applied - 1].is_void):
+                        break  # what went before is compacted away first
+                    results.append(entry.apply(ledger, now or datetime.now(UTC)))
+                    applied += 1
+            finally:
+                self._compact(len(data), entries[applied:], rejected)
+            if applied == len(entries):
+                return results
 
     def _read(self) -> bytes:
         try:

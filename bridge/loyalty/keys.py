@@ -13,6 +13,13 @@ A resend or a replay of the same bytes gives the same key; so does a reprint, wh
 COPY and earns nothing. Two different receipts that share store, till, number and date (a
 till whose counter was reset) still differ in their text. The ``r1`` prefix names this
 scheme: a future scheme gets a new prefix and never collides with stored keys.
+
+**Voided awards.** An award whose receipt never reached the printer whole is voided
+(``Ledger.void``), and the receipt printed again must earn again. So a receipt's earn entries
+come in generations: the first is keyed by the receipt's key itself, the next ones by
+``key + "#2"``, ``"#3"``...; a new generation is started only when the one before was voided.
+A void's own key is ``"void:"`` + the key of the earn entry it takes back, so each earn entry
+is voided at most once. The longest of them still fits the 80 characters of the column.
 """
 
 from __future__ import annotations
@@ -35,6 +42,18 @@ def idempotency_key(receipt: Receipt) -> str:
     )
     digest = hashlib.sha256(_SEPARATOR.join(fields).encode("utf-8")).hexdigest()
     return f"{KEY_SCHEME}-{digest}"
+
+
+def earn_key(key: str, generation: int) -> str:
+    """The key of a receipt's earn entry of this generation (1: the first award)."""
+    if generation < 1:
+        raise ValueError(f"an award's generation starts at 1, not {generation}")
+    return key if generation == 1 else f"{key}#{generation}"
+
+
+def void_key(earned: str) -> str:
+    """The key of the entry that voids the earn entry keyed ``earned``."""
+    return f"void:{earned}"
 
 
 def claim_key(code: str) -> str:

@@ -8,6 +8,15 @@ same message and balance as the first time. Writers to one account queue on its 
 (``SELECT ... FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite, see
 ``bridge.store.engine``).
 
+**Voids.** ``void(receipt, reason)`` takes back the award of a receipt that never reached the
+printer whole: one more entry (kind ``void``, negative points, keyed ``"void:"`` + the earn
+entry's key, with the reason), never an update of the earn entry. The receipt printed again
+then earns again, under the next generation's key (``bridge.loyalty.keys``), and that award is
+exactly-once in turn. A claim code whose award is voided can no longer be claimed; one claimed
+already has its points taken back from the customer who claimed it. The points taken are at
+most the balance held (``CHECK (balance >= 0)``): a customer who spent them meanwhile ends at
+zero, and the void entry says how many were due and how many were taken.
+
 Every database failure that means "not now" (server down, file unreachable, locked past the
 busy timeout) is raised as ``StoreUnavailable``: the caller journals the award and the receipt
 prints unchanged.
@@ -29,14 +38,16 @@ from bridge.loyalty.claims import (
     AlreadyClaimed,
     TooManyClaimAttempts,
     UnknownClaimCode,
+    VoidedClaimCode,
     new_code,
     normalise_code,
     read_customer,
 )
-from bridge.loyalty.keys import claim_key, idempotency_key
+from bridge.loyalty.keys import claim_key, earn_key, idempotency_key, void_key
 from bridge.loyalty.rules import PointsRule
 from bridge.store.engine import outages_as_unavailable
 from bridge.store.models import (
+    REASON_LENGTH,
     Account,
     ClaimAttempt,
     ClaimCode,
@@ -53,6 +64,9 @@ _CLAIM_CODE_ATTEMPTS = 8
 # character first and cost nothing.
 CLAIM_ATTEMPT_LIMIT = 10
 CLAIM_ATTEMPT_WINDOW = timedelta(minutes=15)
+# A receipt earns again after a void at most this many times: a till whose printer resets at
+# every try cannot make the ledger walk an ever longer chain of keys.
+MAX_GENERATIONS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +97,14 @@ class Ledger:
         key = idempotency_key(receipt)
         with self._transaction() as conn:
             return self._award(conn, receipt, points, key, now)
+
+    def void(self, receipt: Receipt, reason: str, now: datetime) -> int:
+        """Take back the receipt's current award, once: the points taken back (for a claim
+        code not claimed yet, the points it can no longer be claimed for); 0 when there was
+        nothing to take (never awarded, or voided already)."""
+        _require_aware(now)
+        with self._transaction() as conn:
+            return self._void(conn, idempotency_key(receipt), reason, now)
 
     def claim(
         self, code: str, card: CustomerRef | str, now: datetime, source: str = "cli"
@@ -117,6 +139,12 @@ class Ledger:
                 else ""
             )
             raise UnknownClaimCode(f"unknown code: no claim code {code}{older}")
+        if self._voided(conn, claim.idempotency_key):
+            # The void's reason is not shown: it may name another customer's balance.
+            raise VoidedClaimCode(
+                f"claim code {code} was voided: its receipt did not print; "
+                "a reprint of the receipt has a new code"
+            )
         if claim.claimed_at is not None:
             raise AlreadyClaimed(_already_claimed(code, claim.claimed_at))
         customer_id = self._customer_id(conn, customer, now)
@@ -199,39 +227,127 @@ class Ledger:
             balance_after = self._lock_account(conn, customer_id, now) + points
         else:
             code = self._unused_code(conn)
-        inserted = conn.execute(
-            self._insert(LedgerEntry)
-            .values(
-                customer_id=customer_id,
-                kind=EntryKind.EARN.value,
-                points=points,
-                balance_after=balance_after,
-                idempotency_key=key,
-                claim_code=code,
-                receipt_store=receipt.store,
-                receipt_till=receipt.till,
-                receipt_number=receipt.number,
-                receipt_issued_at=receipt.issued_at,
-                receipt_total=receipt.total,
-                receipt_currency=receipt.currency,
-                receipt_fingerprint=receipt.fingerprint,
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(LedgerEntry.id)
-        ).scalar_one_or_none()
-        if inserted is None:
-            return self._original(conn, key)
+        generation = 1
+        while True:
+            earned = earn_key(key, generation)
+            inserted = conn.execute(
+                self._insert(LedgerEntry)
+                .values(
+                    customer_id=customer_id,
+                    kind=EntryKind.EARN.value,
+                    points=points,
+                    balance_after=balance_after,
+                    idempotency_key=earned,
+                    claim_code=code,
+                    receipt_store=receipt.store,
+                    receipt_till=receipt.till,
+                    receipt_number=receipt.number,
+                    receipt_issued_at=receipt.issued_at,
+                    receipt_total=receipt.total,
+                    receipt_currency=receipt.currency,
+                    receipt_fingerprint=receipt.fingerprint,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(LedgerEntry.id)
+            ).scalar_one_or_none()
+            if inserted is not None:
+                break
+            # Awarded before: a resend, a replay, or a reprint of a receipt whose award was
+            # voided (it never printed), which earns again under the next generation's key. A
+            # generation is only started once the one before was voided, so one not voided
+            # is the latest, and this receipt a duplicate of it: the usual case, one look.
+            if not self._voided(conn, earned):
+                return self._original(conn, earned)
+            latest, voided = self._latest_generation(conn, key)
+            if not voided:
+                return self._original(conn, earn_key(key, latest))
+            if latest >= MAX_GENERATIONS:
+                balance = self._lock_account(conn, customer_id, now) if customer_id else None
+                return Outcome(0, balance, customer.value if customer else None, None, True)
+            generation = latest + 1
         if customer_id is not None:
             self._credit(conn, customer_id, points, now)
         else:
             assert code is not None
             conn.execute(
                 self._insert(ClaimCode).values(
-                    code=code, points=points, idempotency_key=key, created_at=now
+                    code=code, points=points, idempotency_key=earned, created_at=now
                 )
             )
         return Outcome(points, balance_after, customer.value if customer else None, code, False)
+
+    def _latest_generation(self, conn: Connection, key: str) -> tuple[int, bool]:
+        """The receipt's latest earn generation (0: never awarded) and whether it was voided,
+        in one statement over the unique index."""
+        earns = {earn_key(key, g): g for g in range(1, MAX_GENERATIONS + 1)}
+        voids = {void_key(k): g for k, g in earns.items()}
+        found = set(
+            conn.execute(
+                select(LedgerEntry.idempotency_key).where(
+                    LedgerEntry.idempotency_key.in_([*earns, *voids])
+                )
+            ).scalars()
+        )
+        latest = max((earns[k] for k in found if k in earns), default=0)
+        return latest, latest > 0 and void_key(earn_key(key, latest)) in found
+
+    def _void(self, conn: Connection, key: str, reason: str, now: datetime) -> int:
+        latest, voided = self._latest_generation(conn, key)
+        if latest == 0 or voided:
+            return 0
+        earned_key = earn_key(key, latest)
+        earned = conn.execute(
+            select(LedgerEntry).where(LedgerEntry.idempotency_key == earned_key)
+        ).one()
+        customer_id: int | None = earned.customer_id
+        code: str | None = None
+        if customer_id is None:
+            # A claim code: its row is locked as a claim locks it, so a claim and a void of one
+            # code take turns (and in the same order, code then account: no deadlock).
+            claim = conn.execute(
+                select(ClaimCode).where(ClaimCode.idempotency_key == earned_key).with_for_update()
+            ).one()
+            code, customer_id = claim.code, claim.claimed_by
+        due = earned.points
+        taken, balance_after = due, None
+        note = reason
+        if customer_id is not None:
+            before = self._lock_account(conn, customer_id, now)
+            taken = min(due, before)
+            balance_after = before - taken
+            if taken < due:
+                note = f"{reason} ({due} points due, {taken} taken: the balance was {before})"
+        inserted = conn.execute(
+            self._insert(LedgerEntry)
+            .values(
+                customer_id=customer_id,
+                kind=EntryKind.VOID.value,
+                points=-taken,
+                balance_after=balance_after,
+                idempotency_key=void_key(earned_key),
+                claim_code=code,
+                **_receipt_columns_of(earned),
+                created_at=now,
+                reason=_fit(note),
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(LedgerEntry.id)
+        ).scalar_one_or_none()
+        if inserted is None:  # another void of the same award went first
+            return 0
+        if customer_id is not None and taken:
+            self._credit(conn, customer_id, -taken, now)
+        return taken
+
+    def _voided(self, conn: Connection, earned_key: str) -> bool:
+        """Whether the earn entry keyed ``earned_key`` was voided."""
+        return (
+            conn.execute(
+                select(LedgerEntry.id).where(LedgerEntry.idempotency_key == void_key(earned_key))
+            ).first()
+            is not None
+        )
 
     def _original(self, conn: Connection, key: str) -> Outcome:
         points, balance_after, customer_value, code = conn.execute(
@@ -331,6 +447,10 @@ def _receipt_columns_of(entry: Any) -> dict[str, Any]:
             "receipt_fingerprint",
         )
     }
+
+
+def _fit(reason: str) -> str:
+    return reason if len(reason) <= REASON_LENGTH else reason[: REASON_LENGTH - 1] + "…"
 
 
 def _already_claimed(code: str, when: datetime | None) -> str:

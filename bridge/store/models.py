@@ -82,10 +82,16 @@ class Money(TypeDecorator[Decimal]):
         return None if value is None else Decimal(str(value))
 
 
+REASON_LENGTH = 200
+
+
 class EntryKind(Enum):
     EARN = "earn"  # points from a receipt (customer_id is NULL until a claim code is claimed)
     CLAIM = "claim"  # a claim code's points credited to a customer
     ADJUST = "adjust"  # an admin's correction
+    # An earn taken back: its receipt never reached the printer whole. Negative points (what
+    # was taken: no more than the balance held), the earn entry's key behind "void:", and why.
+    VOID = "void"
 
 
 class Base(DeclarativeBase):
@@ -135,6 +141,8 @@ class LedgerEntry(Base):
     receipt_currency: Mapped[str | None] = mapped_column(String(3))
     receipt_fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    # Why the entry was made, where the kind alone does not say it (a void's cause).
+    reason: Mapped[str | None] = mapped_column(String(REASON_LENGTH))
 
 
 class ClaimCode(Base):

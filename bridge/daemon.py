@@ -183,12 +183,15 @@ class Daemon:
         )
         log.info(
             "stats: database %s, %d awards journaled and %d replayed since start, "
-            "%d waiting in memory for the disk, %d lost (memory queue full)",
+            "%d waiting in memory for the disk, %d lost (memory queue full), "
+            "%d taken back (not printed), %d of those failed",
             "up" if self.desk.store_up else "UNAVAILABLE",
             self.desk.journaled,
             self.desk.replayed,
             self.desk.held,
             self.desk.lost,
+            self.desk.voided,
+            self.desk.void_failures,
         )
 
     async def _recover_inbox(self, left: dict[str, list[Path]]) -> None:
@@ -249,6 +252,9 @@ class Daemon:
             await task.deferLater(self.reactor, DRAIN_POLL, lambda: None)
         for till in self.tills.values():
             till.link.close_all()
+        for till in self.tills.values():
+            if till.handler is not None:
+                await till.handler.settle()  # receipts that did not print: awards taken back
         # The workers first: a read still pending is left in the inbox for the next start,
         # and every award of a read that came back is queued before the desk stops.
         await self.worker.stop()

@@ -92,6 +92,7 @@ class ReceiptHandler:
         self.awarded = 0  # sales awarded (or found awarded before)
         self.unread = 0  # kept in unread/: not read, did not add up, or not awarded
         self.read_late = 0  # held receipts read after their hold had ended: no message
+        self._taking_back: set[defer.Deferred[None]] = set()  # awards of receipts not printed
 
     def __call__(self, request: HandleReceipt) -> defer.Deferred[bytes | None]:
         return defer.ensureDeferred(self.handle(request))
@@ -193,7 +194,16 @@ class ReceiptHandler:
         link saw the printer go with bytes owed): its award is taken back, and the receipt kept
         unread, so that it can be awarded by hand if it printed after all. The till got a
         reset and reprints it; a reprint earns again."""
-        return defer.ensureDeferred(self._take_back(request, why))
+        taking = defer.ensureDeferred(self._take_back(request, why))
+        self._taking_back.add(taking)
+        taking.addBoth(lambda result: self._taking_back.discard(taking) or result)
+        return taking
+
+    async def settle(self) -> None:
+        """Wait for the awards being taken back (a stop waits for them before it ends the
+        parse workers and the desk)."""
+        while self._taking_back:
+            await defer.DeferredList(list(self._taking_back), consumeErrors=True)
 
     async def _take_back(self, request: HandleReceipt, why: str) -> None:
         text = request.document.text()

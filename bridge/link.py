@@ -755,8 +755,11 @@ class Pairing:
         if self._till_reading:
             self.till_ended("shut down")
         self._release()
-        # Bytes the printer has not taken yet make this a failure the till must see.
+        # Bytes the printer has not taken yet make this a failure the till must see, and
+        # the receipts among them do not print whole (the connection is dropped).
         owed = self.printer is not None and unsent_bytes(self.printer) > 0
+        if owed:
+            self._not_printed("the daemon stopped before the printer took the receipt")
         self._finish(abort_till=owed)
 
     def _finish(self, abort_till: bool = False) -> None:

@@ -407,7 +407,8 @@ async def test_the_stats_line_says_what_each_till_did(
     ) in caplog.messages
     assert (
         "stats: database up, 0 awards journaled and 0 replayed since start, "
-        "0 waiting in memory for the disk, 0 lost (memory queue full)"
+        "0 waiting in memory for the disk, 0 lost (memory queue full), "
+        "0 taken back (not printed), 0 of those failed"
     ) in caplog.messages
 
 

@@ -476,6 +476,43 @@ async def test_printer_dropping_mid_receipt_closes_the_till(rigs: RigMaker) -> N
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_sale_the_printer_reset_before_taking_is_taken_back_and_its_reprint_earns(
+    rigs: RigMaker,
+) -> None:
+    sale = capture("diner_us/sale_card_tip")
+    (insertion,) = sale.insertions()
+    assert insertion.customer is not None
+    # The whole receipt comes in one read, so it is awarded while its cut is held; the
+    # printer then resets half-way through it.
+    dropping = DroppingPrinter(after=len(sale.data) // 2)
+    listening = reactor.listenTCP(0, dropping, interface="127.0.0.1")
+    try:
+        port = listening.getHost().port
+        rig = await rigs(TillSpec("diner", printer=TcpConnect("127.0.0.1", port)))
+        till = await rig.connect("diner")
+        till.write(sale.data)
+        await within(reactor, till.lost, "the till's connection to be reset")
+        await until(reactor, lambda: rig.daemon.desk.voided == 1, "the award to be taken back")
+        assert await rig.balance(insertion.customer) == 0
+        (kept,) = (rig.daemon.unread.folder / "diner").glob("*.why")
+        assert "not printed" in kept.read_text(encoding="utf-8")
+        # The till reprints it, and this time the printer takes it: it earns, once.
+        dropping.after = 1 << 30
+        for _ in range(2):
+            await within(
+                reactor,
+                defer.ensureDeferred(
+                    send_tcp(reactor, "127.0.0.1", rig.till_port("diner"), sale.data)
+                ),
+                "the reprint",
+            )
+        await until(reactor, lambda: not rig.daemon.tills["diner"].link.pairings, "the links")
+        assert await rig.balance(insertion.customer) == insertion.points
+    finally:
+        await listening.stopListening()
+
+
+@pytest_twisted.ensureDeferred
 async def test_till_dropping_mid_receipt_prints_what_it_sent_and_the_next_till_is_served(
     rigs: RigMaker,
 ) -> None:

@@ -58,8 +58,9 @@ class InboxStream:
                 view = view[written:]
             self.size += len(data)
         except OSError as exc:
-            log.error("inbox %s: %s: this stream is no longer kept", self.path, exc)
-            self._close()
+            # A part of a stream is no receipt to award later: none, rather than a stub.
+            log.error("inbox %s: %s: this stream is not kept", self.path, exc)
+            self.remove()
 
     def close(self) -> None:
         """Kept for the next start: a receipt in it could not be handled."""

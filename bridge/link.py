@@ -105,6 +105,11 @@ class LinkOptions:
     backoff_max: float = 30.0
 
 
+# Bytes written to a printer after a receipt beyond which that receipt must have been taken:
+# more than Twisted's buffer and the kernel's largest send queue (tcp_wmem's maximum, 4 MiB by
+# default) can hold between them.
+TAKEN_BEYOND = 16 * 1024 * 1024
+
 Abandoned = Callable[[bytes, str], None]  # a receipt's raw bytes, and why it earns nothing
 # A receipt handed to the handler (and perhaps awarded) that then did not reach the printer
 # whole, and why: its award is to be taken back. Called once its handling has finished.
@@ -278,7 +283,10 @@ class Pairing:
         self._keep_inbox = False  # a receipt of the stream is left for the next start
         # Receipts handed over since the printer was last seen to have taken every byte: if it
         # drops now, these may not have printed (their handling, to wait for, alongside).
-        self._unconfirmed: list[tuple[HandleReceipt, defer.Deferred[Any]]] = []
+        # (With the printer-stream position when each was handed over: bytes written since
+        # beyond what any buffer can still hold mean it was taken, which bounds the list.)
+        self._unconfirmed: deque[tuple[HandleReceipt, defer.Deferred[Any], int]] = deque()
+        self._written = 0  # bytes written to the printer side
 
     # --- the till side ------------------------------------------------------------------
 
@@ -542,11 +550,11 @@ class Pairing:
         """The printer went away with bytes owed: the receipts handed over since it last had
         taken everything may not have printed, so their awards are taken back (the till got a
         reset and reprints them; a reprint earns again)."""
-        unconfirmed, self._unconfirmed = self._unconfirmed, []
+        unconfirmed, self._unconfirmed = self._unconfirmed, deque()
         report = self.link.on_not_printed
         if report is None:
             return
-        for request, handled in unconfirmed:
+        for request, handled, _ in unconfirmed:
 
             def void(_: object, request: HandleReceipt = request) -> None:
                 try:
@@ -576,6 +584,7 @@ class Pairing:
         if out.to_printer:
             if self.printer is not None:
                 self.printer.write(out.to_printer)
+                self._written += len(out.to_printer)
             else:
                 # Only a long-lived till gets here (its printer is being reconnected); the till
                 # is paused meanwhile, so this holds at most what it had already sent.
@@ -614,7 +623,10 @@ class Pairing:
 
         result.addErrback(failed)
         result.addBoth(self._receipt_done)
-        self._unconfirmed.append((request, result))
+        unconfirmed = self._unconfirmed
+        unconfirmed.append((request, result, self._written))
+        while self._written - unconfirmed[0][2] > TAKEN_BEYOND:
+            unconfirmed.popleft()
         if request.held:
             result.addCallback(lambda message: self._handled(receipt_id, message))
         result.addErrback(lambda f: self.log.error("%s: %s", self.name, f.getTraceback()))

@@ -151,14 +151,9 @@ def send_waiting(
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        try:
-            sock.connect(("127.0.0.1", port))
-        except ConnectionRefusedError:
-            return REFUSED, "connection refused"
-        except TimeoutError:
-            return TIMEOUT, "connect timed out"
-        except OSError as error:
-            return RESET, f"connect: {error!r}"
+        refused = _connect(sock, port)
+        if refused is not None:
+            return refused
         try:
             sock.sendall(data)
             if sent is not None:
@@ -177,20 +172,28 @@ def send_waiting(
         sock.close()
 
 
+def _connect(sock: socket.socket, port: int) -> tuple[str, str] | None:
+    """Connect as a till does; None when connected, else what the till saw."""
+    try:
+        sock.connect(("127.0.0.1", port))
+    except ConnectionRefusedError:
+        return REFUSED, "connection refused"
+    except TimeoutError:
+        return TIMEOUT, "connect timed out"
+    except OSError as error:
+        return RESET, f"connect: {error!r}"
+    return None
+
+
 def send_fire_and_forget(port: int, data: bytes, timeout: float) -> tuple[str, str]:
     """python-escpos ``Network``: connect, ``sendall``, ``shutdown(SHUT_RDWR)``, close. It never
     reads, so only a refused connect or a failed send is seen."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        try:
-            sock.connect(("127.0.0.1", port))
-        except ConnectionRefusedError:
-            return REFUSED, "connection refused"
-        except TimeoutError:
-            return TIMEOUT, "connect timed out"
-        except OSError as error:
-            return RESET, f"connect: {error!r}"
+        refused = _connect(sock, port)
+        if refused is not None:
+            return refused
         try:
             sock.sendall(data)
         except TimeoutError:

@@ -209,7 +209,7 @@ class ReceiptHandler:
         text = request.document.text()
         if request.truncated or request.document.truncated is not None or not text.strip():
             return  # never awarded (see handle)
-        self._keep_unread(request, f"not printed: {why}")
+        self._keep(request.receipt_id, request.raw, f"not printed: {why}", "award taken back")
         try:
             # Read again rather than remembered: this is rare, and a receipt's reading is
             # what its award's key comes from.
@@ -221,25 +221,22 @@ class ReceiptHandler:
     def abandoned(self, raw: bytes, why: str) -> None:
         """A receipt that did not reach the printer whole (the link gave up on it): it earns
         nothing, and is kept so that it can be awarded by hand if it printed after all."""
-        self.unread += 1
-        path = self.unread_store.keep(self.till, 0, raw, why)
-        self.log.warning(
-            "%s: a receipt of %d bytes not awarded: %s%s",
-            self.till,
-            len(raw),
-            why,
-            f"; raw bytes kept in {path}" if path is not None else "",
-        )
+        self._keep(0, raw, why, f"of {len(raw)} bytes did not reach the printer whole")
 
     def _keep_unread(self, request: HandleReceipt, why: str) -> None:
-        path = self.unread_store.keep(self.till, request.receipt_id, request.raw, why)
+        self._keep(request.receipt_id, request.raw, why, "printed unchanged")
+
+    def _keep(self, receipt_id: int, raw: bytes, why: str, what: str) -> None:
+        """Keep a receipt in unread/ (awardable by hand), logging ``what`` happened to it."""
+        path = self.unread_store.keep(self.till, receipt_id, raw, why)
         if path is not None:  # only a file really written counts as kept
             self.unread += 1
         first = why.splitlines()[0]
         self.log.warning(
-            "%s: receipt %d printed unchanged, %s%s",
+            "%s: receipt %s %s, %s%s",
             self.till,
-            request.receipt_id,
+            receipt_id or "(under way)",
+            what,
             first,
             f"; raw bytes kept in {path}" if path is not None else "",
         )

@@ -370,10 +370,8 @@ class Pairing:
         self.till = None
         if self._till_reading:
             self.till_ended("closed")
-        elif self._released and self._drained:
+        elif self._released and (self._drained or self.printer is None):
             self._finish()  # nobody is left to read the printer's last replies
-        elif self._released and self.printer is None:
-            self._finish()
 
     def _arm_reset(self) -> None:
         """Bytes are owed from now on: if we die, the till must see a failure."""

@@ -624,3 +624,20 @@ class WriteLock:
             self._conn.execute("ROLLBACK")
             self._conn.close()
             self._conn = None
+
+
+# `tillbridge run` as a process: a config with one TCP till (diner layout) and SQLite; format
+# it with till_port and printer_port (the till's table is last: keys appended go to it).
+CONFIG = """\
+log_level = "info"
+journal = "journal.jsonl"
+
+[database]
+url = "sqlite:///tillbridge.db"
+
+[[tills]]
+name = "front"
+listen = "tcp:127.0.0.1:{till_port}"
+printer = "tcp:127.0.0.1:{printer_port}"
+layout = "diner_us"
+"""

@@ -21,23 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.bridge.daemon_harness import WriteLock, capture, free_port
+from tests.bridge.daemon_harness import CONFIG, REPO, WriteLock, capture, free_port
 
-REPO = Path(__file__).resolve().parents[2]
-CONFIG = """\
-log_level = "info"
-journal = "journal.jsonl"
-
-[database]
-url = "sqlite:///tillbridge.db"
-
-[[tills]]
-name = "front"
-listen = "tcp:127.0.0.1:{till_port}"
-printer = "tcp:127.0.0.1:{printer_port}"
-layout = "diner_us"
-max_hold_ms = 3000
-"""
+RUN_CONFIG = CONFIG + "max_hold_ms = 3000\n"
 
 
 class SinkPrinter:
@@ -94,7 +80,7 @@ class Daemon:
         self.folder = folder
         self.till_port = till_port
         config = folder / "tillbridge.toml"
-        config.write_text(CONFIG.format(till_port=till_port, printer_port=printer_port))
+        config.write_text(RUN_CONFIG.format(till_port=till_port, printer_port=printer_port))
         self.config = config
         self.process: subprocess.Popen[bytes] | None = None
         self.runs = 0

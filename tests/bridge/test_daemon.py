@@ -30,6 +30,7 @@ from drivers.virtual_printer import Conditions, VirtualPrinterFactory
 from drivers.virtual_printer.status import real_time_status
 from parsers.receipt import CustomerRef
 from tests.bridge.daemon_harness import (
+    CONFIG,
     DLE_EOT_1,
     REPO,
     Balances,
@@ -723,19 +724,6 @@ async def test_stop_finishes_the_held_receipt_with_its_message(rigs: RigMaker) -
 
 # --- 11. ``tillbridge run``; 12. ``tillbridge demo`` -------------------------------------------
 
-CONFIG = """\
-log_level = "info"
-journal = "journal.jsonl"
-
-[database]
-url = "sqlite:///tillbridge.db"
-
-[[tills]]
-name = "front"
-listen = "tcp:127.0.0.1:{till_port}"
-printer = "tcp:127.0.0.1:{printer_port}"
-layout = "diner_us"
-"""
 LOG_LINE = re.compile(r"\S+ level=(debug|info|warning|error|critical) logger=\S+ msg=")
 
 

@@ -167,12 +167,14 @@ class Daemon:
                 if handler is not None
                 else "not read (passthrough)"
             )
+            reasons = ", ".join(f"{why}: {n}" for why, n in sorted(till.link.no_message.items()))
             log.info(
-                "stats: till %s: %d connections, %s, %d released with no message (past max_hold)",
+                "stats: till %s: %d connections, %s, %d released with no message%s",
                 name,
                 till.link.connections,
                 read,
                 till.link.released_unanswered,
+                f" ({reasons})" if reasons else "",
             )
         log.info(
             "stats: parse workers: %d processes, %d killed (stuck past parse_timeout_ms), "

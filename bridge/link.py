@@ -45,7 +45,7 @@ Rules kept here (DESIGN rules 1–3, and "Faults: what the till must see"):
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -151,9 +151,10 @@ class TillLink(Factory):
         self._closing = False
         self.probing = 0  # checks of the printer under way (TcpTillSide)
         # For the daemon's stats: connections (or serial opens) served, and receipt ends the
-        # sessions let go with no message (past max_hold, or too much waiting behind them).
+        # sessions let go with no message, in all and by reason (``Session.no_message``).
         self.connections = 0
         self.released_unanswered = 0
+        self.no_message: Counter[str] = Counter()
 
     def buildProtocol(self, addr: IAddress | None) -> TillProtocol:
         return self.till_protocol(persistent=False)
@@ -217,7 +218,7 @@ class TillProtocol(TwistedProtocol):
         self.pairing.till_data(data)
 
     def readConnectionLost(self) -> None:
-        self.pairing.till_ended("half-closed")
+        self.pairing.till_ended("half-closed", clean=True)
 
     def writeConnectionLost(self) -> None:
         self.pairing.till_unwritable()
@@ -341,8 +342,9 @@ class Pairing:
         """The till's stream has not ended (it may still send)."""
         return self._till_reading
 
-    def till_ended(self, how: str) -> None:
-        """The till will send nothing more; it may still read the printer's replies."""
+    def till_ended(self, how: str, clean: bool = False) -> None:
+        """The till will send nothing more; it may still read the printer's replies.
+        ``clean``: it closed its stream (EOF), which ends a receipt with no cut."""
         if not self._till_reading:
             return
         self._till_reading = False
@@ -360,6 +362,8 @@ class Pairing:
             return
         cap = self.session.config.max_hold + self.options.close_grace
         self._release_cap = self.reactor.callLater(cap, self._release)
+        if clean:  # the receipt in progress ends here without a cut, held for its message
+            self._apply(self.session.till_finished(self._now()))
         self._maybe_release()
 
     def till_unwritable(self) -> None:
@@ -369,7 +373,9 @@ class Pairing:
         self._till_writable = False
         self.till = None
         if self._till_reading:
-            self.till_ended("closed")
+            self.till_ended(
+                "closed", clean=reason is None or bool(reason.check(error.ConnectionDone))
+            )
         elif self._released and (self._drained or self.printer is None):
             self._finish()  # nobody is left to read the printer's last replies
 
@@ -799,6 +805,7 @@ class Pairing:
                 self.till.loseConnection()
         self.link._done(self)
         self.link.released_unanswered += self.session.released_unanswered
+        self.link.no_message.update(self.session.no_message)
         self._tidy_inbox()
         self.log.info(
             "%s: link closed (%d bytes from the till, %d from the printer)%s",

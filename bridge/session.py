@@ -72,7 +72,7 @@ from __future__ import annotations
 
 import heapq
 import logging
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -158,7 +158,7 @@ class _Hold:
 
     offset: int  # stream offset of the first byte held
     receipt_id: int
-    deadline: float | None  # None: an idle-gap end, which holds nothing behind it
+    deadline: float  # max_hold after the receipt's end
     read: int  # the till read that ended the receipt (see _bound)
     line_open: bool = False  # text waits in the line buffer: the message starts on a new line
     resolved: bool = False
@@ -201,10 +201,17 @@ class Session:
         self._truncated = False
         self._next_id = 1
         self._skip_receipt = False  # after a failure: pass the receipt in progress through
+        self._finished = False  # the till's stream has ended (till_finished)
         self._closed = False
-        self.released_unanswered = 0  # held receipt ends let go with no message, for stats
+        # Receipts that ended with no message possible, by reason, for the stats line.
+        self.no_message: Counter[str] = Counter()
 
     # --- public API ---------------------------------------------------------------------
+
+    @property
+    def released_unanswered(self) -> int:
+        """Receipts that ended with no message possible (every reason in ``no_message``)."""
+        return sum(self.no_message.values())
 
     @property
     def backlog(self) -> int:
@@ -240,20 +247,30 @@ class Session:
         mode = self.config.mode
         if mode is Mode.PASSTHROUGH or self._closed:
             return Output(to_printer=bytes(data))
+        if self._finished:
+            # Not expected (the stream has ended): the bytes go on behind what waits.
+            self._log.warning("%s: till bytes after the end of its stream", self.config.till)
+            self._queue += data
+            self._received += len(data)
+            self._forced_to = self._received
+            out = bytearray()
+            self._flush(out)
+            return self._output(out, [], now)
         out = bytearray()
         requests: list[Request] = []
         # Queue first: whatever fails below, these bytes are accounted for and will go on.
         self._queue += data
         self._received += len(data)
         self._reads += 1
-        self._last_till_at = now
         if mode is Mode.OBSERVE:
             self._forced_to = self._received
             self._emit_to(out, self._received)
         try:
             before = self._tokenizer.state.copy()
             events = self._tokenizer.feed(data)
-            self._drop_idle_hold(events)
+            if self._tokenizer.pending or not all(type(e) is StatusRequest for e in events):
+                # Status polls print nothing: a till polling its printer is still idle.
+                self._last_till_at = now
             self._read(events, before, now, requests)
             self._flush(out)
             self._send_status_ahead(out)
@@ -299,15 +316,11 @@ class Session:
                 if hold.resolved:
                     continue
                 self._resolve(hold)
-                self.released_unanswered += 1
-                self._log.warning(
-                    "%s: receipt %d not handled within %.3f s: released with no message",
-                    self.config.till,
-                    hold.receipt_id,
-                    self.config.max_hold,
-                )
-            if self._waiting_since is not None and now >= (
-                self._waiting_since + self.config.feed_hold
+                self._no_message(hold.receipt_id, "not handled within max_hold", logging.WARNING)
+            if (
+                self._waiting_since is not None
+                and now >= self._waiting_since + self.config.feed_hold
+                and not self._feeds_wait_for_idle()
             ):
                 self._force()
             idle_at = self._idle_deadline()
@@ -316,6 +329,27 @@ class Session:
             self._flush(out)
         except Exception:
             self._fail_open(out, "handling a timer")
+        return self._output(out, requests, now)
+
+    def till_finished(self, now: float) -> Output:
+        """The till will send nothing more (EOF, a half-close), but the printer's side is
+        still up: the receipt in progress ends here, with no cut, and in inject mode it is
+        held like a cut's so its message prints before the stream ends. The shell waits while
+        ``holding`` (``max_hold`` bounds it), then calls ``till_closed``."""
+        out = bytearray()
+        requests: list[Request] = []
+        if self.config.mode is Mode.PASSTHROUGH or self._closed or self._finished:
+            return self._output(out, requests)
+        self._finished = True
+        try:
+            before = self._tokenizer.state.copy()
+            events = self._tokenizer.close()
+            self._read(events, before, now, requests)
+            self._end_without_cut(now, requests)
+            self._force()
+            self._flush(out)
+        except Exception:
+            self._fail_open(out, "ending the till's stream")
         return self._output(out, requests, now)
 
     def till_closed(self, now: float) -> Output:
@@ -338,12 +372,7 @@ class Session:
         for hold in self._holds:
             if not hold.resolved:
                 self._resolve(hold)
-                self.released_unanswered += 1
-                self._log.info(
-                    "%s: till closed while receipt %d was held: released with no message",
-                    self.config.till,
-                    hold.receipt_id,
-                )
+                self._no_message(hold.receipt_id, "the till's stream ended while it was held")
         self._forced_to = self._received
         self._feeds_from = None
         try:
@@ -460,7 +489,6 @@ class Session:
         state: PrinterState,
         now: float,
         requests: list[Request],
-        idle: bool = False,
     ) -> None:
         if self._skip_receipt:
             self._log.warning("%s: receipt after a failure not reported", self.config.till)
@@ -468,24 +496,32 @@ class Session:
         receipt_id = self._next_id
         self._next_id += 1
         held = False
-        if self.config.mode is Mode.INJECT and hold_at is not None:
-            if hold_at >= self._sent:
-                deadline = None if idle else now + self.config.max_hold
-                hold = _Hold(hold_at, receipt_id, deadline, self._reads, self._line_open)
-                self._holds.append(hold)
-                self._unanswered[receipt_id] = hold
-                if deadline is not None:
-                    heapq.heappush(self._deadlines, (deadline, receipt_id, hold))
-                    self._timed += 1
-                held = True
-            else:
-                self._log.info(
-                    "%s: receipt %d ended by bytes already sent on: no message",
-                    self.config.till,
-                    receipt_id,
-                )
+        if self.config.mode is not Mode.INJECT:
+            if self.config.mode is Mode.OBSERVE and document.text().strip():
+                self._no_message(receipt_id, "observe mode", logging.DEBUG)
+        elif hold_at is not None and hold_at >= self._sent:
+            deadline = now + self.config.max_hold
+            hold = _Hold(hold_at, receipt_id, deadline, self._reads, self._line_open)
+            self._holds.append(hold)
+            self._unanswered[receipt_id] = hold
+            heapq.heappush(self._deadlines, (deadline, receipt_id, hold))
+            self._timed += 1
+            held = True
+        elif hold_at is not None:
+            self._no_message(receipt_id, "its end had gone on to the printer already")
+        elif document.text().strip():
+            self._no_message(receipt_id, "the till's stream ended before it could be held")
         raw, truncated = capture
         requests.append(HandleReceipt(receipt_id, document, raw, state, held, truncated))
+
+    def _no_message(self, receipt_id: int, reason: str, level: int = logging.INFO) -> None:
+        """Count and log a receipt that ends with no message possible (its award, if any, is
+        made all the same: only the message is lost)."""
+        self.no_message[reason] += 1
+        self._log.log(
+            level, "%s: receipt %d released with no message: %s", self.config.till, receipt_id,
+            reason,
+        )
 
     def _resolve(self, hold: _Hold, message: bytes | None = None) -> None:
         """The hold's answer is in (or it was given up): its bytes may go once they are next."""
@@ -494,8 +530,7 @@ class Session:
         hold.resolved = True
         hold.message = message
         del self._unanswered[hold.receipt_id]
-        if hold.deadline is not None:
-            self._timed -= 1
+        self._timed -= 1
 
     def _forget_holds(self) -> None:
         self._holds.clear()
@@ -513,30 +548,34 @@ class Session:
         return self._last_till_at + self.config.idle_gap
 
     def _idle_end(self, now: float, requests: list[Request]) -> None:
+        self._end_without_cut(now, requests)
+        self._force()  # the tail feeds go on behind the hold: no cut will follow them
+
+    def _end_without_cut(self, now: float, requests: list[Request]) -> None:
+        """The receipt in progress ends here (an idle gap, the end of the till's stream): it is
+        held like a cut's, before its tail feeds if they still wait, else at the stream's end,
+        so its message prints after its last line and whatever the till sends next waits
+        behind it (within ``max_hold``)."""
         self._printed = False
-        self._force()  # the tail feeds go on: there is no cut to wait for
+        hold_at = self._feeds_from
+        if hold_at is None or hold_at < self._sent:
+            hold_at = self._received
         capture = self._capture_end()
         state = self._tokenizer.state.copy()
         for document in self._builder.close():
-            self._report(document, capture, self._received, state, now, requests, idle=True)
+            self._report(document, capture, hold_at, state, now, requests)
+        self._feeds_from = None
         self._skip_receipt = False
 
-    def _drop_idle_hold(self, events: list[Event]) -> None:
-        """New till bytes after an idle-gap end: the message may still go before status
-        requests, which print nothing; anything else starts the next receipt."""
-        if not self._holds:
-            return
-        hold = self._holds[-1]
-        if hold.deadline is not None or hold.resolved:
-            return
-        if self._tokenizer.pending == 0 and all(isinstance(e, StatusRequest) for e in events):
-            hold.offset = self._received
-            return
-        self._resolve(hold)
-        self._log.info(
-            "%s: the till went on before receipt %d was handled: no message",
-            self.config.till,
-            hold.receipt_id,
+    def _feeds_wait_for_idle(self) -> bool:
+        """In idle mode the tail feeds after a printed receipt wait for the gap, not just
+        ``feed_hold``: the message then prints before them, as before a cut, and they carry
+        it past the tear bar instead of leaving it under the print head."""
+        return (
+            self._feeds_from is not None
+            and self._printed
+            and self._tokenizer.pending == 0
+            and self._idle_deadline() is not None
         )
 
     # --- the capture --------------------------------------------------------------------
@@ -653,12 +692,8 @@ class Session:
             hold = self._holds[0] if self._holds else None
             if hold is not None and not hold.resolved and hold.read < self._reads:
                 self._resolve(hold)
-                self.released_unanswered += 1
-                self._log.warning(
-                    "%s: more than %d bytes behind receipt %d: released with no message",
-                    self.config.till,
-                    limit,
-                    hold.receipt_id,
+                self._no_message(
+                    hold.receipt_id, f"more than {limit} bytes waited behind it", logging.WARNING
                 )
             elif self._forced_to < self._received or self._feeds_from is not None:
                 self._force()
@@ -716,7 +751,7 @@ class Session:
             times.append(heap[0][0])
         else:
             heap.clear()
-        if self._waiting_since is not None:
+        if self._waiting_since is not None and not self._feeds_wait_for_idle():
             times.append(self._waiting_since + self.config.feed_hold)
         idle_at = self._idle_deadline()
         if idle_at is not None:

@@ -32,7 +32,7 @@ from drivers.device_file import DeviceTransport
 from drivers.simulated_till import PtyPair, send_tcp
 from drivers.virtual_printer import VirtualPrinterFactory
 from fixtures.tills import diner_us
-from parsers.escpos.events import Command, Control, Cut, Event
+from parsers.escpos.events import Command, Control, Cut, Event, Text
 from parsers.escpos.tokenizer import Tokenizer
 from parsers.receipt import CustomerKind, CustomerRef
 
@@ -108,7 +108,7 @@ class Capture:
         return replace(self, receipts=receipts, raw=self.data.replace(old.encode(), new.encode()))
 
     def insertions(self) -> list[Insertion]:
-        """One per sale that earns points and ends in a cut, in stream order."""
+        """One per sale that earns points, at its cut or the stream's end, in stream order."""
         windows = cut_windows(self.data)
         found = []
         for receipt, (lo, hi) in zip(self.receipts, windows, strict=False):
@@ -162,23 +162,31 @@ def sale_key(receipt: dict[str, Any]) -> tuple[str, ...]:
 
 
 def cut_windows(data: bytes) -> list[tuple[int, int]]:
-    """For each cut in ``data``: (start of the feeds right before it, start of the cut)."""
+    """For each receipt end in ``data``: (start of the feeds right before it, the end). An end
+    is a cut, or the end of the stream after printed text (the till's close ends a receipt
+    with no cut: its message goes before its tail feeds, or after them if they went on)."""
     offset = 0
     feeds_from: int | None = None
+    printed = False
     windows = []
     tokenizer = Tokenizer()
     events: list[Event] = [*tokenizer.feed(data), *tokenizer.close()]
     for event in events:
         start, offset = offset, offset + len(event.raw)
+        if isinstance(event, Text) and event.text.strip():
+            printed = True
         if isinstance(event, Cut):
             windows.append((start if feeds_from is None else feeds_from, start))
             feeds_from = None
+            printed = False
         elif (isinstance(event, Control) and event.name in _FEED_CONTROLS) or (
             isinstance(event, Command) and event.name in _FEED_COMMANDS
         ):
             feeds_from = start if feeds_from is None else feeds_from
         else:
             feeds_from = None
+    if printed:
+        windows.append((offset if feeds_from is None else feeds_from, offset))
     return windows
 
 

@@ -195,5 +195,6 @@ def reference(data: bytes, config: SessionConfig, message: bytes) -> bytes:
                 take(session.handled(request.receipt_id, message, 0.0))
 
     take(session.from_till(data, 0.0))
+    take(session.till_finished(0.0))  # the till's close: a receipt with no cut ends here
     take(session.till_closed(0.0))
     return bytes(out)

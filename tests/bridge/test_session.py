@@ -444,25 +444,36 @@ def test_cut_mode_an_esc_at_does_not_end_the_receipt() -> None:
 
 def test_idle_mode_a_gap_after_printed_content_ends_the_receipt() -> None:
     r = run(end_of_receipt=EndOfReceipt.IDLE).send(SALE + b"\n\n", now=0.0)
-    assert r.deadline == pytest.approx(0.05)
-    r.tick(0.05)
-    assert r.taken() == SALE + b"\n\n"
+    # The tail feeds wait for the gap, not feed_hold: the message goes before them.
     assert r.deadline == pytest.approx(2.0)
+    assert r.taken() == SALE
     r.tick(2.0)
     [request] = r.requests
     assert request.held and not request.document.cut
     assert request.raw == SALE + b"\n\n"
-    assert r.deadline is None  # no bound: nothing waits behind an idle end
-    r.answer(1, M, now=3.0)
-    assert r.taken() == M
+    assert r.deadline == pytest.approx(3.5)  # bounded by max_hold, as a cut's hold
+    r.answer(1, M, now=2.1)
+    assert r.taken() == M + b"\n\n"
+    assert r.deadline is None
 
 
-def test_idle_mode_a_message_after_the_next_receipt_started_is_dropped() -> None:
+def test_idle_mode_the_next_receipt_waits_behind_the_message() -> None:
     r = run(end_of_receipt=EndOfReceipt.IDLE).send(SALE, now=0.0)
     r.tick(2.0)
     r.send(b"NEXT\n", now=3.0)
+    assert r.taken() == SALE
+    r.answer(1, M, now=3.1)
+    assert r.taken() == M + b"NEXT\n"
+
+
+def test_idle_mode_past_max_hold_the_next_receipt_goes_on_and_the_message_is_dropped() -> None:
+    r = run(end_of_receipt=EndOfReceipt.IDLE).send(SALE, now=0.0)
+    r.tick(2.0)
+    r.send(b"NEXT\n", now=3.0)
+    r.tick(3.5)
     assert r.taken() == SALE + b"NEXT\n"
-    assert r.answer(1, M, now=3.1).to_printer == b""
+    assert r.answer(1, M, now=3.6).to_printer == b""
+    assert r.session.no_message == {"not handled within max_hold": 1}
 
 
 def test_idle_mode_status_polls_do_not_drop_the_message() -> None:

@@ -519,7 +519,10 @@ class Session:
         made all the same: only the message is lost)."""
         self.no_message[reason] += 1
         self._log.log(
-            level, "%s: receipt %d released with no message: %s", self.config.till, receipt_id,
+            level,
+            "%s: receipt %d released with no message: %s",
+            self.config.till,
+            receipt_id,
             reason,
         )
 

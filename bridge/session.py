@@ -8,23 +8,33 @@ The shell (TCP or serial driver) feeds it what happens and writes out what it re
   They go back to the till at once, unchanged, whatever the session is doing.
 - ``handled(receipt_id, message, now)``: the handler's answer to a ``HandleReceipt`` request.
 - ``timer(now)``: call it at or after the ``deadline`` of the last ``Output``.
+- ``till_finished(now)``: the till closed its stream (EOF) while the printer is still there:
+  the receipt in progress ends with no cut and is held for its message like a cut's.
 - ``till_closed(now)``: end of the till's stream: everything held is released.
 
 Each call returns an ``Output``: bytes for the printer, bytes for the till, requests, and the
 earliest time the session wants ``timer()`` called (``None``: no timer). ``now`` is monotonic
 seconds; only differences between the values matter.
 
-**What is held, in inject mode.** A receipt ends at its cut (every mode), at the next ESC @
-after printed content (``EndOfReceipt.RESET``), or after ``idle_gap`` seconds without till
-bytes after printed content (``EndOfReceipt.IDLE``, for printers without a cutter). At a cut
-or ESC @ the session sets a *hold point* right before it, or before the feeds that led up to
-it (LF, CR, FF, ESC d, ESC J sent after the last line was printed), so the message prints right
-after the receipt's last line and then come the till's own feeds and cut. Bytes after the hold
-point wait, in order, until ``handled()`` answers (the message bytes go first: they include
-the restore of the till's printer state) or ``max_hold`` passes (the bytes go on with no
-message; a later ``handled()`` for that receipt is ignored, it can never print into a later
-receipt). An idle-gap end holds nothing: a message that comes before the till sends anything
-more is printed; once the till sends bytes other than status requests, it is dropped.
+**What is held, in inject mode.** A receipt ends at its cut (every mode), at the end of the
+till's stream (``till_finished``, every mode), at the next ESC @ after printed content
+(``EndOfReceipt.RESET``), or after ``idle_gap`` seconds without till bytes after printed
+content (``EndOfReceipt.IDLE``, for printers without a cutter; status polls print nothing, so
+they do not count as till bytes here). At each end the session sets a *hold point* right
+before it, or before the feeds that led up to it (LF, CR, FF, ESC d, ESC J sent after the last
+line was printed), so the message prints right after the receipt's last line and then come
+the till's own feeds and cut: with no cutter those feeds carry the message past the tear bar.
+(In idle mode the tail feeds after a printed receipt wait for the gap rather than
+``feed_hold``, for that reason; at the stream's end they are still waiting if the close came
+within ``feed_hold``, else the message follows them.) Bytes after the hold point wait, in
+order, until ``handled()`` answers (the message bytes go first: they include the restore of
+the till's printer state) or ``max_hold`` passes (the bytes go on with no message; a later
+``handled()`` for that receipt is ignored, it can never print into a later receipt).
+
+**No message possible.** Every receipt that ends with no message possible is counted in
+``no_message`` by reason (and logged): past ``max_hold``, too much behind its hold, its end
+gone on already, the stream ended while held or before it could be held, observe mode. The
+handler still awards it, once: only the message is lost.
 
 **Tentative bytes.** Feeds at the tail of the stream may be followed by a cut, so they wait:
 they go on as soon as anything but a cut follows, or ``feed_hold`` seconds after they started

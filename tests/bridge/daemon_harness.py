@@ -548,10 +548,11 @@ def escpos_serial_till(device: str, data: bytes) -> None:
     till.close()
 
 
-def escpos_api_check(port: int, number: str) -> None:
+def escpos_api_check(port: int, number: str, cut: bool = True) -> None:
     """Joe's Diner's till printing a guest check with python-escpos's own API (``text``,
     ``set``, ``cut``) straight onto the wire, as ``fixtures/tills/diner_us.py`` prints
-    into a Dummy; a phone number on it, so it earns points for a customer."""
+    into a Dummy; a phone number on it, so it earns points for a customer. ``cut=False``:
+    a printer without cutter, fed past its tear bar (``ln``) instead, then the close."""
     r = replace(diner_us.card_sale_with_tip(), number=number)
     assert r.issued_at is not None and r.total is not None and r.customer is not None
     p = Network("127.0.0.1", port, timeout=GENEROUS, profile="TM-T88V")
@@ -602,7 +603,10 @@ def escpos_api_check(port: int, number: str) -> None:
     p.text("Thank you! Come again soon.\n")
     p.text("www.joesdiner-albany.com\n")
     p.set(align="left")
-    p.cut()
+    if cut:
+        p.cut()
+    else:
+        p.ln(4)
     p.close()
 
 

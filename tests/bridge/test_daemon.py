@@ -293,6 +293,66 @@ async def test_with_end_of_receipt_reset_the_next_esc_at_ends_a_receipt(rigs: Ri
     await within(reactor, till.lost, "the link to close")
 
 
+@pytest_twisted.ensureDeferred
+async def test_escpos_till_with_no_cut_gets_its_message_before_its_close(rigs: RigMaker) -> None:
+    """python-escpos as a till whose printer has no cutter: no ``cut()``, a feed, then the
+    close. The close ends the receipt; its message prints before the till's feed, and the
+    printer's connection closes only after it."""
+    rig = await rigs(TillSpec("diner"))
+    stream = rig.stream("diner")
+    await threads.deferToThread(escpos_api_check, rig.till_port("diner"), "4903", False)
+    await until(
+        reactor,
+        lambda: b"Balance: " in stream and not rig.printers["diner"].connections,
+        "the check, its message and the close",
+    )
+    printed = bytes(stream)
+    assert printed.count(b"Balance: ") == 1
+    assert b"\x1dV" not in printed  # no cut of ours either
+    feeds = b"\n" * 4
+    assert printed.endswith(feeds)  # the till's feed after the message: it tears off with it
+    # The check's last line, then the message, then the till's feed.
+    last_line = printed.index(b"www.joesdiner-albany.com\n")
+    assert last_line < printed.index(b"Balance: ") < len(printed) - len(feeds)
+    assert b"Balance: " not in printed[-len(feeds) - 8 :]
+    handler = rig.daemon.tills["diner"].handler
+    assert handler is not None and handler.awarded == 1  # once
+    assert rig.daemon.tills["diner"].link.released_unanswered == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_two_checks_with_no_cut_apart_by_an_idle_gap_each_get_their_message(
+    rigs: RigMaker,
+) -> None:
+    """A till that stays connected and never cuts: each pause ends a check; each message
+    prints in its gap, before that check's feed, and the next check follows it."""
+    rig = await rigs(TillSpec("diner", end_of_receipt=EndOfReceipt.IDLE, idle_gap_ms=300))
+    first = capture("edge/no_cut")
+    second = first.renumbered("4821", "4822")
+    stream = rig.stream("diner")
+    till = await rig.connect("diner")
+    feeds = b"\x1bd\x06"
+    printed_at = 0
+    for check in (first, second):
+        till.write(check.data)
+        await until(
+            reactor,
+            lambda at=printed_at, c=check: (
+                len(stream) > at + len(c.data) and stream.endswith(feeds)
+            ),
+            "a check and its message",
+        )
+        printed = bytes(stream[printed_at:])
+        assert printed.startswith(check.data[: -len(feeds)]) and printed.endswith(feeds)
+        message = printed[len(check.data) - len(feeds) : -len(feeds)]
+        assert b"This sale earns 38 points." in message
+        printed_at = len(stream)
+    till.half_close()
+    await within(reactor, till.lost, "the link to close")
+    handler = rig.daemon.tills["diner"].handler
+    assert handler is not None and handler.awarded == 2
+
+
 # --- 4. status while a receipt is held; 5. the hold bound ---------------------------------------
 
 

@@ -8,7 +8,7 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.session import EndOfReceipt, HandleReceipt, Mode, Session, SessionConfig
+from bridge.session import EndOfReceipt, HandleReceipt, Mode, Output, Session, SessionConfig
 from parsers.document import DocumentBuilder, build_documents
 from parsers.escpos import Command, Control, Cut, Reset, StatusRequest, Text, Tokenizer, tokenize
 
@@ -243,3 +243,127 @@ def test_what_waits_stays_within_max_held_bytes_and_the_last_read(
         assert session.backlog <= 16 + last_read
     printer += session.till_closed(0.0).to_printer
     assert same_but_status_ahead(bytes(printer), data)
+
+
+def expected_at_close(data: bytes, end: EndOfReceipt) -> tuple[bytes, int]:
+    """``expected_with_messages``, and the till's close ending the last receipt too: if it
+    printed anything, ``M`` before its tail feeds (they still wait at the close)."""
+    out, count = expected_with_messages(data, end)
+    builder = DocumentBuilder(reset_ends_document=end is EndOfReceipt.RESET)
+    feeds_from: int | None = None
+    line_open = False
+    pos = 0
+    for event in tokenize(data):
+        start, pos = pos, pos + len(event.raw)
+        ended = bool(builder.feed([event])) and (
+            isinstance(event, Cut) or (end is EndOfReceipt.RESET and isinstance(event, Reset))
+        )
+        feed = (isinstance(event, Control) and event.name in ("LF", "CR", "FF")) or (
+            isinstance(event, Command) and event.name in ("ESC d", "ESC J")
+        )
+        if ended or isinstance(event, Cut):
+            feeds_from, line_open = None, False
+        elif feed and line_open:
+            line_open = getattr(event, "name", "") == "CR"
+            feeds_from = None
+        elif feed:
+            feeds_from = start if feeds_from is None else feeds_from
+        else:
+            feeds_from = None
+            if isinstance(event, Text) or (isinstance(event, Control) and event.name == "HT"):
+                line_open = True
+            elif isinstance(event, Reset):
+                line_open = False
+    if not builder.close():
+        return out, count
+    at = len(out) - (len(data) - (feeds_from if feeds_from is not None else len(data)))
+    return out[:at] + (b"\n" if line_open else b"") + M + out[at:], count + 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(chunked(), st.sampled_from([EndOfReceipt.CUT, EndOfReceipt.RESET]))
+def test_inject_the_tills_close_ends_its_last_receipt_with_a_message_and_changes_nothing_else(
+    case: tuple[bytes, list[bytes]], end: EndOfReceipt
+) -> None:
+    data, chunks = case
+    session = Session(SessionConfig(end_of_receipt=end))
+    printer = bytearray()
+    held = 0
+
+    def take(out: Output) -> None:
+        nonlocal held
+        printer.extend(out.to_printer)
+        for request in out.requests:
+            assert request.held
+            held += 1
+            take(session.handled(request.receipt_id, M, 0.0))
+
+    for chunk in chunks:
+        take(session.from_till(chunk, 0.0))
+    take(session.till_finished(0.0))
+    assert not session.holding
+    take(session.till_closed(0.0))
+    expected, count = expected_at_close(data, end)
+    assert held == count
+    assert same_but_status_ahead(bytes(printer), expected)
+    assert session.released_unanswered == 0
+
+
+# Streams with no DLE EOT, which may overtake a hold: here every byte keeps its place.
+_NO_STATUS = [f for f in FRAGMENTS if DLE + b"\x04" not in f]
+quiet_streams = st.lists(
+    st.one_of(receipts, st.sampled_from(_NO_STATUS)), min_size=1, max_size=20
+).map(lambda parts: b"".join(parts).replace(DLE + b"\x04", b""))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    quiet_streams,
+    st.lists(st.integers(0, 4000), max_size=8),
+    st.lists(st.floats(0.0, 3.0), min_size=9, max_size=9),
+    st.booleans(),
+)
+def test_idle_ends_answered_in_time_add_one_message_each_and_nothing_else(
+    data: bytes, cuts: list[int], gaps: list[float], close_cleanly: bool
+) -> None:
+    """Idle mode with the clock running: whatever the gaps, each held receipt end gets its
+    message (a new line first if one is open) and the till's bytes are all there, in order."""
+    bounds = [0, *sorted(c % (len(data) + 1) for c in cuts), len(data)]
+    chunks = [data[a:b] for a, b in pairwise(bounds)]
+    session = Session(SessionConfig(end_of_receipt=EndOfReceipt.IDLE))
+    printer = bytearray()
+    held = 0
+    deadline: float | None = None
+
+    def take(out: Output, now: float) -> None:
+        nonlocal held, deadline
+        printer.extend(out.to_printer)
+        deadline = out.deadline
+        for request in out.requests:
+            if request.held:
+                held += 1
+                take(session.handled(request.receipt_id, b"<M%d>" % held, now), now)
+
+    now = 0.0
+    for i, chunk in enumerate(chunks):
+        next_at = now + gaps[i]
+        while deadline is not None and deadline <= next_at:
+            at = deadline
+            take(session.timer(at), at)
+        now = next_at
+        take(session.from_till(chunk, now), now)
+    if close_cleanly:
+        take(session.till_finished(now), now)
+    take(session.till_closed(now), now)
+    # Take the messages out again: what is left is the till's stream, byte for byte.
+    rest = bytes(printer)
+    left = bytearray()
+    for k in range(1, held + 1):
+        before, marker, rest = rest.partition(b"<M%d>" % k)
+        assert marker, f"message {k} missing"
+        left += before
+        if not data.startswith(bytes(left)) and left.endswith(b"\n"):
+            del left[-1]  # the new line the message started on
+    left += rest
+    assert bytes(left) == data
+    assert b"<M" not in rest

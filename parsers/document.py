@@ -46,6 +46,11 @@ class Barcode:
     align: Align = Align.LEFT
     height: int = 162  # dots
     module_width: int = 3
+    # Where the printer prints its text (HRI), from GS H: "none", "above", "below", "both"
+    # (the printer's own default is "none"; the builder always sets it), and in which font
+    # (GS f: "A" or "B").
+    hri: str = "below"
+    hri_font: str = "A"
 
 
 @dataclass(slots=True)
@@ -120,6 +125,8 @@ class Document:
 MAX_BITMAP_BYTES = 4 * 1024 * 1024
 DEFAULT_LINE_SPACING = 30  # motion units (1/180 inch): the printer's default 1/6 inch
 DEFAULT_TAB_STOPS: tuple[int, ...] = tuple(range(8, 256, 8))
+
+_HRI_POSITIONS = {0: "none", 1: "above", 2: "below", 3: "both"}
 
 BARCODE_SYMBOLOGIES: dict[int, str] = {
     0: "UPC-A",
@@ -214,6 +221,8 @@ class DocumentBuilder:
         self._line_spacing = DEFAULT_LINE_SPACING
         self._barcode_height = 162
         self._barcode_width = 3
+        self._hri = "none"
+        self._hri_font = "A"
         self._symbol_data: dict[int, str] = {}
         self._module_size: dict[int, int] = {}
         self._graphics: _Graphics | None = None
@@ -310,6 +319,11 @@ class DocumentBuilder:
             self._barcode_height = args[0]
         elif name == "GS w" and args:
             self._barcode_width = args[0]
+        elif name == "GS H" and args:
+            n = args[0] - 48 if args[0] >= 48 else args[0]  # 0-3, or "0"-"3"
+            self._hri = _HRI_POSITIONS.get(n, self._hri)
+        elif name == "GS f" and args:
+            self._hri_font = "B" if args[0] in (1, 49) else "A"
         elif name == "FS p":
             self._block(Image(0, 0, None, self._align))
 
@@ -425,7 +439,15 @@ class DocumentBuilder:
             data = data.split(b"\0", 1)[0]  # the data ends at its NUL
         symbology = BARCODE_SYMBOLOGIES.get(m, f"GS k {m}")
         text = _code128_text(data) if symbology == "CODE128" else data.decode("latin-1")
-        barcode = Barcode(symbology, text, self._align, self._barcode_height, self._barcode_width)
+        barcode = Barcode(
+            symbology,
+            text,
+            self._align,
+            self._barcode_height,
+            self._barcode_width,
+            self._hri,
+            self._hri_font,
+        )
         self._block(barcode)
 
     def _two_d(self, data: bytes) -> None:

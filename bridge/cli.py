@@ -103,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("file", metavar="FILE", help="a raw ESC/POS capture (.bin)")
     r.add_argument("--format", choices=["text", "html", "png"], default="text")
     r.add_argument("-o", "--output", help="write here instead of standard output")
+    r.add_argument("--till", metavar="NAME", help="the paper and language of this till")
+    add_config_option(r)
+    r.add_argument("--paper", metavar="SIZE", help="58mm, 80mm, DOTS or DOTSxCOLUMNS")
+    r.add_argument("--profile", metavar="NAME", help="the paper of a python-escpos profile")
+    r.add_argument("--lang", metavar="LANG", help="the receipt's language (HTML lang): ja, pl...")
     r.set_defaults(run="bridge.commands.render:run")
 
     c = sub.add_parser("check-config", help="read and check the config file, then summarise it")

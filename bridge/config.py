@@ -36,6 +36,7 @@ from bridge.texts import DEFAULT_LANGUAGE, LANGUAGES
 
 if TYPE_CHECKING:
     from drivers.escpos_out import PrinterProfile
+    from drivers.render.paper import Paper
 
 __all__ = [
     "DEFAULT_PATHS",
@@ -440,6 +441,9 @@ class TillConfig:
     layout: str = DEFAULT_LAYOUT  # shipped layout name, or an absolute path to a .lark file
     profile: str = DEFAULT_PROFILE  # python-escpos capability profile
     columns: int | None = None  # overrides the profile's Font A columns
+    # The paper, when the profile's is wrong for it: "58mm", "80mm", "DOTS" or "DOTSxCOLUMNS"
+    # (drivers.render.paper). It sizes the message and the pictures of the till's receipts.
+    paper: str | None = None
     mode: Mode = Mode.INJECT
     end_of_receipt: EndOfReceipt = EndOfReceipt.CUT
     max_hold_ms: int = 1500
@@ -469,8 +473,21 @@ class TillConfig:
         """The printer's facts from python-escpos, with the configured columns if any."""
         from drivers.escpos_out import PrinterProfile
 
-        overrides = {} if self.columns is None else {"columns": self.columns}
+        overrides: dict[str, int] = {}
+        if self.paper is not None:
+            from drivers.render.paper import Paper
+
+            paper = Paper.parse(self.paper)
+            overrides = {"dots": paper.dots, "columns": paper.columns}
+        if self.columns is not None:
+            overrides["columns"] = self.columns
         return PrinterProfile.from_escpos(self.profile, **overrides)
+
+    def picture_paper(self) -> Paper:
+        """The paper pictures of this till's receipts are drawn on (PNG, HTML)."""
+        from drivers.render.paper import Paper
+
+        return Paper.from_profile(self.printer_profile())
 
 
 @dataclass(frozen=True, slots=True)
@@ -720,6 +737,7 @@ class _Loader:
         layout = self.layout(table, where)
         profile = self.profile(table, where)
         columns = self.int_in(table, "columns", where, COLUMNS)
+        paper = self.paper(table, where)
         mode = self.enum(table, "mode", where, Mode.INJECT)
         end = self.enum(table, "end_of_receipt", where, EndOfReceipt.CUT)
         max_hold = self.int_in(table, "max_hold_ms", where, MAX_HOLD_MS)
@@ -750,6 +768,7 @@ class _Loader:
             layout=layout,
             profile=profile,
             columns=columns,
+            paper=paper,
             mode=mode,
             end_of_receipt=end,
             max_hold_ms=1500 if max_hold is None else max_hold,
@@ -817,6 +836,21 @@ class _Loader:
                     f"taken: a till's address is what the bridge sees); {example}",
                 )
         return tuple(networks)
+
+    def paper(self, table: dict[str, Any], where: str) -> str | None:
+        if "paper" not in table:
+            return None
+        value = table["paper"]
+        from drivers.render.paper import Paper
+
+        try:
+            if not isinstance(value, str):
+                raise ValueError(f"expected a string, not {_kind(value)}")
+            Paper.parse(value)
+        except ValueError as exc:
+            self.error(f"{where}.paper", f'{exc} (e.g. "58mm", "80mm", "512x42")')
+            return None
+        return value
 
     def profile(self, table: dict[str, Any], where: str) -> str | None:
         value = table.get("profile", DEFAULT_PROFILE)

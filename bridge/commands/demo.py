@@ -195,6 +195,8 @@ async def _demo(
             workdir / "printed" / till.name if keep else None,
             ("text", "html", "png"),
             keep_stream=True,
+            paper=template.picture_paper(),
+            language=DEMO_LANGUAGES.get(till.name, "en"),
         )
         printers[till.name] = printer
         if till.serial:

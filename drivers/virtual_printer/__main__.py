@@ -14,6 +14,7 @@ from typing import Any
 
 from twisted.internet import defer, task
 
+from drivers.render.paper import Paper
 from drivers.virtual_printer.model import PrintedReceipt
 from drivers.virtual_printer.shell import FORMATS, VirtualPrinterFactory
 
@@ -30,6 +31,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=9100, help="0: any free port")
     parser.add_argument("--pty", action="store_true", help="serve a pseudo-terminal, not TCP")
     parser.add_argument("--bytes-per-second", type=float, help="print speed (default: instant)")
+    parser.add_argument(
+        "--paper", type=Paper.parse, help="for the pictures: 58mm, 80mm (default), DOTSxCOLUMNS"
+    )
+    parser.add_argument("--lang", help="the receipts' language, for the pictures (HTML lang)")
     return parser.parse_args(argv)
 
 
@@ -46,6 +51,8 @@ async def serve(reactor: Any, options: argparse.Namespace) -> None:
         bytes_per_second=options.bytes_per_second,
         on_receipt=announce,
         reactor=reactor,
+        paper=options.paper,
+        language=options.lang,
     )
     if options.pty:
         path, _handle = factory.serve_pty(reactor)

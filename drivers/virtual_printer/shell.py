@@ -30,6 +30,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from drivers.device_file import DeviceTransport
+from drivers.render.paper import Paper
 from drivers.virtual_printer.model import Output, PrintedReceipt, PrinterModel
 from drivers.virtual_printer.status import Conditions, Identity, change
 
@@ -184,7 +185,8 @@ class VirtualPrinterFactory(Factory):
     ``bytes_per_second``: print speed, ``None`` for instant. ``receive_buffer``: bytes waiting
     to be printed before the printer stops reading. ``on_receipt`` is called with each
     receipt once it is recorded (and saved). ``keep_stream``: keep every byte received in
-    ``stream``.
+    ``stream``. ``paper`` and ``language`` (the till's): how the pictures are drawn (the PNG's
+    width and grid, the HTML page's width and ``lang``).
     """
 
     protocol = VirtualPrinterProtocol
@@ -202,8 +204,12 @@ class VirtualPrinterFactory(Factory):
         on_receipt: Callable[[PrintedReceipt], object] | None = None,
         keep_stream: bool = False,
         reactor: Any = None,
+        paper: Paper | None = None,
+        language: str | None = None,
     ) -> None:
         self.formats = tuple(formats)
+        self.paper = paper
+        self.language = language
         unknown = set(self.formats) - set(FORMATS)
         if unknown:
             raise ValueError(f"unknown formats {sorted(unknown)}; known: {list(FORMATS)}")
@@ -323,7 +329,7 @@ class VirtualPrinterFactory(Factory):
         paths = [path]
         for name in self.formats:
             try:
-                paths.append(_render(self.folder / stem, name, receipt, f"receipt {stem}"))
+                paths.append(_render(self.folder / stem, name, receipt, f"receipt {stem}", self))
             except Exception:
                 # A drawing bug must not stop the printer: the raw bytes are saved already.
                 log.exception("could not render receipt %s as %s", stem, name)
@@ -331,22 +337,27 @@ class VirtualPrinterFactory(Factory):
         return paths
 
 
-def _render(stem: Path, name: str, receipt: PrintedReceipt, title: str) -> Path:
+def _render(
+    stem: Path, name: str, receipt: PrintedReceipt, title: str, printer: VirtualPrinterFactory
+) -> Path:
+    paper, language = printer.paper, printer.language
     if name == "text":
         from drivers.render import render_text
 
         path = stem.with_suffix(".txt")
-        path.write_text(render_text(receipt.document), encoding="utf-8")
+        columns = {} if paper is None else {"columns": paper.columns}
+        path.write_text(render_text(receipt.document, **columns), encoding="utf-8")
     elif name == "html":
         from drivers.render import render_html
 
         path = stem.with_suffix(".html")
-        path.write_text(render_html(receipt.document, title=title), encoding="utf-8")
+        page = render_html(receipt.document, title=title, language=language, paper=paper)
+        path.write_text(page, encoding="utf-8")
     else:
         from drivers.render import render_png
 
         path = stem.with_suffix(".png")
-        path.write_bytes(render_png(receipt.document))
+        path.write_bytes(render_png(receipt.document, paper=paper, language=language))
     return path
 
 

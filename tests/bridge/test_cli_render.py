@@ -106,3 +106,48 @@ def test_real_subprocess(tmp_path: Path) -> None:
     )
     assert failed.returncode == 2
     assert "cannot read" in failed.stderr
+
+
+def _till_config(tmp_path: Path, **keys: str) -> Path:
+    lines = ["[[tills]]", 'name = "ramen"', 'listen = "tcp:127.0.0.1:9100"']
+    lines += ['printer = "tcp:192.168.1.50:9100"', *(f'{k} = "{v}"' for k, v in keys.items())]
+    path = tmp_path / "tillbridge.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_html_in_the_language_and_on_the_paper_asked_for(tmp_path: Path) -> None:
+    out, path = tmp_path / "r.html", capture(tmp_path)
+    assert main(["render", str(path), "--format", "html", "--lang", "pl", "-o", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith('<!DOCTYPE html>\n<html lang="pl">') and "width: 80mm" in page
+    assert main(["render", str(path), "--format", "html", "--paper", "58mm", "-o", str(out)]) == 0
+    assert "width: 56mm" in out.read_text(encoding="utf-8")
+
+
+def test_a_tills_paper_and_language_from_the_config(tmp_path: Path) -> None:
+    config = _till_config(tmp_path, paper="58mm", language="es")
+    out, path = tmp_path / "r.png", capture(tmp_path)
+    common = ["render", str(path), "--till", "ramen", "--config", str(config), "-o"]
+    assert main([*common, str(out), "--format", "png"]) == 0
+    with PILImage.open(out) as image:
+        assert image.width == 384
+    assert main([*common, str(tmp_path / "r.html"), "--format", "html"]) == 0
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert '<html lang="es">' in page and "width: 56mm" in page
+    # --lang and --profile override the till's.
+    html = str(tmp_path / "o.html")
+    assert main([*common, html, "--format", "html", "--lang", "ja", "--profile", "TM-T20II"]) == 0
+    page = Path(html).read_text(encoding="utf-8")
+    assert '<html lang="ja">' in page and "width: 80mm" in page and "width: 48ch" in page
+
+
+def test_an_unknown_till_or_paper_is_a_clear_error(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    config, path = _till_config(tmp_path), capture(tmp_path)
+    capfd.readouterr()
+    assert main(["render", str(path), "--till", "back", "--config", str(config)]) == 2
+    assert "no till 'back'" in capfd.readouterr().err
+    assert main(["render", str(path), "--paper", "A4"]) == 2
+    assert "--paper 'A4'" in capfd.readouterr().err

@@ -531,3 +531,15 @@ def test_unread_max_mb_has_a_default_and_bounds(tmp_path: Path) -> None:
     for wrong in ("0", "-5", '"500"', "2.5"):
         errors = errors_of(tmp_path, f"unread_max_mb = {wrong}\n" + TILL)
         assert any(e.startswith("unread_max_mb: ") and "from 1 to" in e for e in errors), errors
+
+
+def test_a_tills_paper_sizes_its_message_and_its_pictures(tmp_path: Path) -> None:
+    (narrow,) = load_config(write(tmp_path, till(paper="58mm"))).tills
+    assert (narrow.printer_profile().dots, narrow.printer_profile().columns) == (384, 32)
+    assert (narrow.picture_paper().dots, narrow.picture_paper().columns) == (384, 32)
+    (font_b,) = load_config(write(tmp_path, till(paper="58mm", columns=42))).tills
+    assert font_b.printer_profile().columns == 42  # columns still overrides the paper's
+    (profile,) = load_config(write(tmp_path, TILL)).tills
+    assert profile.paper is None and profile.picture_paper().dots == 512  # TM-T88V's
+    [error] = errors_of(tmp_path, till(paper="A4"))
+    assert error.startswith("till \"front\" (tills[0]).paper: 'A4': a paper is 58mm, 80mm")

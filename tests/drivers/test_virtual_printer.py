@@ -234,6 +234,23 @@ def test_receipts_are_saved_numbered_after_existing_files(tmp_path: Path) -> Non
     assert factory.receipts == [receipt]
 
 
+def test_pictures_are_drawn_on_the_tills_paper_in_its_language(tmp_path: Path) -> None:
+    from PIL import Image as PILImage
+
+    from drivers.render.paper import PAPER_58MM
+
+    factory = VirtualPrinterFactory(
+        tmp_path, formats=("text", "html", "png"), paper=PAPER_58MM, language="pl"
+    )
+    factory.record(PrinterModel().feed(SALE + CUT).receipts[0])
+    page = (tmp_path / "0001.html").read_text(encoding="utf-8")
+    assert '<html lang="pl">' in page and "width: 56mm" in page
+    with PILImage.open(tmp_path / "0001.png") as image:
+        assert image.width == 384
+    cut_line = "-" * 14 + " ✂ " + "-" * 15 + "\n"  # 32 columns
+    assert (tmp_path / "0001.txt").read_text(encoding="utf-8").endswith(cut_line)
+
+
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="pdf"):
         VirtualPrinterFactory(None, formats=("text", "pdf"))

@@ -46,10 +46,9 @@ class Barcode:
     align: Align = Align.LEFT
     height: int = 162  # dots
     module_width: int = 3
-    # Where the printer prints its text (HRI), from GS H: "none", "above", "below", "both"
-    # (the printer's own default is "none"; the builder always sets it), and in which font
-    # (GS f: "A" or "B").
-    hri: str = "below"
+    # Where the printer prints its text (HRI), from GS H: "none" (the printer's power-on
+    # setting), "above", "below", "both"; and in which font (GS f: "A" or "B").
+    hri: str = "none"
     hri_font: str = "A"
 
 

@@ -27,7 +27,7 @@ def every_block() -> Document:
             Line([Span("Bread"), Span("   "), Span("1,20")]),
             Line(),
             Line([Span("TOTAL", BOLD), Span(" 2,19")], Align.RIGHT),
-            Barcode("EAN13", "4006381333931", Align.CENTER),
+            Barcode("EAN13", "4006381333931", Align.CENTER, hri="below"),
             Barcode("UPC-E", "0123456"),
             QRCode("https://x.test/r/1", "QR", 4, Align.CENTER),
             QRCode("data", "PDF417"),

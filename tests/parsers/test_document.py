@@ -485,8 +485,8 @@ def test_documents_from_python_escpos_bytes() -> None:
     assert total.spans[0].style.underline == 1
     assert first.codes == [
         QRCode("https://x.test/r/1", "QR", 5, Align.LEFT),
-        Barcode("EAN13", "4006381333931", Align.CENTER, 64, 3),
-        Barcode("CODE128", "ABC123", Align.CENTER, 64, 3),
+        Barcode("EAN13", "4006381333931", Align.CENTER, 64, 3, hri="below"),  # GS H 2
+        Barcode("CODE128", "ABC123", Align.CENTER, 64, 3, hri="below"),
     ]
     raster, columns, graphics = (b for b in first.blocks if isinstance(b, Image))
     assert (raster.width, raster.height) == (64, 40)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from functools import lru_cache
 
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
@@ -201,6 +202,7 @@ def _glyph_font(ch: str, cell_height: int, cells: int, bold: bool, language: str
     return font_for(ch, round(cell_height * 11 / 12), bold, language)
 
 
+@lru_cache(maxsize=64)  # asked for every bold character: fonts are few, and cached
 def _has_bold_face(font: Font) -> bool:
     """A real bold face (or a variable font, set bold): else bold is drawn twice, 1 dot apart,
     as a printer's double strike looks."""

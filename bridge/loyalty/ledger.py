@@ -224,8 +224,8 @@ class Ledger:
         balance_after: int | None = None
         code: str | None = None
         if customer is not None:
-            customer_id = self._customer_id(conn, customer, now)
-            balance_after = self._lock_account(conn, customer_id, now) + points
+            customer_id, balance = self._customer_account(conn, customer, now)
+            balance_after = balance + points
         else:
             code = self._unused_code(conn)
         generation = 1
@@ -352,6 +352,17 @@ class Ledger:
     # Each award runs while a receipt's cut is held: the usual case (a customer and an account
     # seen before) takes one statement each; the insert only when the first read finds nothing.
 
+    def _customer_account(
+        self, conn: Connection, customer: CustomerRef, now: datetime
+    ) -> tuple[int, int]:
+        """The customer's id and balance, the account row locked; both made if new."""
+        known = {"kind": customer.kind.value, "value": customer.value}
+        found = conn.execute(self._awarding.lock_customer_account, known).first()
+        if found is not None:
+            return int(found.id), int(found.balance)
+        customer_id = self._customer_id(conn, customer, now)
+        return customer_id, self._lock_account(conn, customer_id, now)
+
     def _customer_id(self, conn: Connection, customer: CustomerRef, now: datetime) -> int:
         known = {"kind": customer.kind.value, "value": customer.value}
         found = conn.execute(self._awarding.find_customer, known).scalar_one_or_none()
@@ -407,6 +418,13 @@ class _AwardStatements:
             select(Account.balance)
             .where(Account.customer_id == bindparam("customer_id"))
             .with_for_update()
+        )
+        # The usual award: a customer seen before, found with their account in one look.
+        self.lock_customer_account = (
+            select(Customer.id, Account.balance)
+            .join(Account, Account.customer_id == Customer.id)
+            .where(Customer.kind == bindparam("kind"), Customer.value == bindparam("value"))
+            .with_for_update(of=Account)
         )
         self.insert_account = insert_for(Account).on_conflict_do_nothing(
             index_elements=["customer_id"]

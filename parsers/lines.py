@@ -94,7 +94,7 @@ def _char_columns(ch: str) -> int:
     known = _WIDTHS.get(ch)
     if known is not None:
         return known
-    if unicodedata.combining(ch):
+    if unicodedata.category(ch) in ("Mn", "Me"):  # a mark over the character before
         columns = 0
     else:
         columns = 2 if unicodedata.east_asian_width(ch) in "WF" else 1

@@ -1,7 +1,8 @@
 """A printed receipt as a person sees it: styled lines, barcodes, 2D codes and images.
 
 ``Document`` is what the tokenizer's events add up to between two cuts. Grammars read its
-``text()``; the renderer draws its blocks.
+``text()``; the renderer draws its blocks. Where text lands on a line (tabs, print positions,
+margins) is ``parsers.lines``.
 """
 
 from __future__ import annotations
@@ -86,7 +87,12 @@ class Document:
     def text(self) -> str:
         """The printed text, one line per printed line, each ending in a newline.
 
-        This is what receipt grammars parse. Barcodes, 2D codes and images are not in it.
+        This is what receipt grammars parse, and the only text they are given (the daemon,
+        ``tillbridge parse`` and ``--show-text`` all take it from here). Each character is
+        there once, whatever its size: double width is not letter-spaced (the renderer draws
+        it so), but counts as two columns where it decides a gap (``parsers.lines``). A
+        centred or right-aligned line has no spaces before it: where the printer puts it
+        depends on the paper, not on the layout. Barcodes, 2D codes and images are not in it.
         """
         return "".join(line.text + "\n" for line in self.lines)
 

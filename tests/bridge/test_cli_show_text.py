@@ -83,3 +83,18 @@ def test_not_a_capture_and_a_missing_file(
     assert "not an ESC/POS capture" in capsys.readouterr().err
     assert main(["parse", "--show-text", str(tmp_path / "missing.bin")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_render_draws_the_paper_and_show_text_the_grammar_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What docs/grammars.md says tells the two apart: centring and double width.
+    capture = tmp_path / "shop.bin"
+    centred_wide = b"\x1ba\x01\x1b!\x20SHOP\x1b!\x00\n\x1ba\x00"
+    capture.write_bytes(INIT + centred_wide + b"Tea\x1b$\x20\x01" + b"2.00\n" + CUT)
+    assert main(["render", "--format", "text", str(capture)]) == 0
+    picture = capsys.readouterr().out.splitlines()
+    assert picture[:2] == [" " * 20 + "S H O P", "Tea" + " " * 21 + "2.00"]
+    assert main(["parse", "--show-text", str(capture)]) == 0
+    rows = _rows(capsys.readouterr().out)
+    assert (rows[1], rows[2]) == ("SHOP", "Tea" + " " * 21 + "2.00")  # columns as on paper

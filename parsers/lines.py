@@ -95,8 +95,8 @@ def _char_columns(ch: str) -> int:
 
 def _special_characters() -> re.Pattern[str]:
     """The characters not one column wide, as one character class: those below U+3000 found
-    one by one (about 10 ms, once), and everything from U+3000 on (CJK, Hangul, full-width
-    forms: mostly wide), which then takes the exact path."""
+    one by one (about 20 ms, once, at import), and everything from U+3000 on (CJK, Hangul,
+    full-width forms: mostly wide), which then takes the exact path."""
     ranges: list[str] = []
     start = -1
     for code in range(0x300, 0x3001):
@@ -115,9 +115,9 @@ _SPECIAL = _special_characters()
 class LinePlacer:
     """The print position on the line in progress, and the settings that move it.
 
-    The builder calls ``place`` for each run of text, ``tab`` for HT, ``command`` for every
-    other command (it answers whether the command was a placement one), ``finish`` when the
-    line is printed and ``reset`` on ESC @.
+    The builder calls ``place`` for each run of text, ``tab`` for HT, ``command`` for the
+    ``PLACEMENT_COMMANDS``, ``finish`` when the line is printed (``new_line`` when a line feed
+    prints no text) and ``reset`` on ESC @.
     """
 
     def __init__(self, paper: Paper | None = None) -> None:
@@ -130,20 +130,21 @@ class LinePlacer:
         self._area: float = self.paper.width  # dots
         self._spacing = 0.0  # dots right of every character
         self.tab_stops: tuple[int, ...] = DEFAULT_TAB_STOPS
+        # A column of the last text, in dots: the font a tab at a line's start is counted in.
+        self._column_dots = float(DEFAULT_FONT_DOTS)
         self.new_line()
 
     def new_line(self) -> None:
         self._column = 0  # where the next character goes, in columns from the area's edge
         self._end = 0  # the columns the line fills so far
         self._dots = 0.0  # the print position, in dots from the area's edge
-        self._column_dots = float(DEFAULT_FONT_DOTS)  # a column of the last text, in dots
         self._target: float | None = None  # a move not resolved yet, in dots
         self._margin_columns: int | None = None  # fixed by the line's first text
 
     # -- settings ---------------------------------------------------------------------------
 
-    def command(self, name: str, args: tuple[int, ...]) -> bool:
-        """Follow a command; whether it was one that places text."""
+    def command(self, name: str, args: tuple[int, ...]) -> None:
+        """Follow one of the ``PLACEMENT_COMMANDS``; a malformed one changes nothing."""
         if name == "ESC $" and len(args) == 2:
             self._move_to((args[0] + 256 * args[1]) * self._unit)
         elif name == "ESC \\" and len(args) == 2:
@@ -160,9 +161,6 @@ class LinePlacer:
             self._unit = self.paper.dpi / args[0] if args[0] else 1.0
         elif name == "ESC SP" and args:
             self._spacing = args[0] * self._unit
-        else:
-            return False
-        return True
 
     def _set_tab_stops(self, args: tuple[int, ...]) -> None:
         stops: list[int] = []

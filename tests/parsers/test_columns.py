@@ -287,6 +287,13 @@ def test_font_b_columns_are_nine_dots() -> None:
     assert lines(p) == ["Latte" + " " * 53 + "3.80"]
 
 
+def test_a_tab_at_the_start_of_a_font_b_line_counts_font_b_columns() -> None:
+    p = Dummy()
+    p.set(font="b")
+    p.text("Latte\n\t2\n")
+    assert lines(p) == ["Latte", "        2"]
+
+
 def test_gs_p_sets_the_motion_unit_of_later_positions() -> None:
     p = Dummy()
     p._raw(b"\x1dP\x65\x00")  # 1/101 inch: two dots at 203 dpi (2.0099...)

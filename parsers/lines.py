@@ -29,10 +29,12 @@ How positions become columns (the assumptions, stated once):
   with its margin as spaces; a centred or right-aligned line starts with its first character
   (where the printer puts it depends on the paper, not on the till's layout).
 - Text placed where text already is (a move backwards, or an absolute position already passed)
-  prints over it, as on paper, and the line keeps every character it can: a blank prints no
-  ink, so it leaves what is under it; a character over a character replaces it (the later one
-  is what the till meant: a correction or an overstrike of the same text); a character over
-  any half of a double-width one replaces all of it. Nothing else is ever dropped.
+  prints over it, as on paper, and the line keeps every character it can: a blank leaves the
+  character under it (it prints no character, at most an underline); a character over a
+  character replaces it (the later one is what the till meant: a correction, or an overstrike
+  of the same text); a character over any half of a double-width one replaces all of it.
+  Nothing else is ever dropped. Once a line has text printed over text, each later run costs
+  its own length, not the line's.
 - A line longer than the print area stays one line (the printer would wrap it): a grammar
   reads the till's line as the till sent it.
 """
@@ -42,6 +44,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 
 from parsers.escpos.events import Align, TextStyle
 
@@ -140,6 +144,9 @@ class LinePlacer:
         self._dots = 0.0  # the print position, in dots from the area's edge
         self._target: float | None = None  # a move not resolved yet, in dots
         self._margin_columns: int | None = None  # fixed by the line's first text
+        # The line as cells, once text was printed over text: later text goes there too, so
+        # each run costs its own length, not the line's (``finish`` makes spans of them).
+        self._cells: list[_Cell] | None = None
 
     # -- settings ---------------------------------------------------------------------------
 
@@ -202,16 +209,16 @@ class LinePlacer:
             self._resolve(self._target, column_dots)
         width = len(text) * style.width if text.isascii() else columns_of(text, style.width)
         column, end = self._column, self._end
-        if column == end:
+        if self._cells is None and column == end:
             line.spans.append(Span(text, style))
-            self._end = column + width
-        elif column > end:
+        elif self._cells is None and column > end:
             line.spans.append(Span(" " * (column - end)))
             line.spans.append(Span(text, style))
-            self._end = column + width
         else:
-            _overprint(line, column, text, style)
-            self._end = max(end, column + width)
+            if self._cells is None:
+                self._cells = _cells(line.spans)
+            _print_over(self._cells, column, text, style)
+        self._end = max(end, column + width)
         self._column = column + width
         self._dots += width * column_dots
 
@@ -230,6 +237,8 @@ class LinePlacer:
 
     def finish(self, line: Line) -> None:
         """The line is printed: give it its margin; the next line starts at the edge."""
+        if self._cells is not None:
+            line.spans[:] = _spans(self._cells)
         if self._margin_columns and line.align is Align.LEFT and line.spans:
             line.spans.insert(0, Span(" " * self._margin_columns))
         self.new_line()
@@ -266,10 +275,11 @@ def _glyph_start(cells: list[_Cell], index: int) -> int | None:
     return index if index >= 0 else None
 
 
-def _overprint(line: Line, column: int, text: str, style: TextStyle) -> None:
-    cells = _cells(line.spans)
+def _print_over(cells: list[_Cell], column: int, text: str, style: TextStyle) -> None:
+    """Print ``text`` from ``column`` on, over what ``cells`` hold: in place, at a cost that
+    depends on ``text`` only, however long the line."""
     for ch in text:
-        width = _char_columns(ch) * style.width
+        width = (1 if ch < "\u0300" else _char_columns(ch)) * style.width
         if width == 0:  # a combining mark goes on the glyph just printed
             start = _glyph_start(cells, min(column, len(cells)) - 1)
             if start is not None:
@@ -279,14 +289,20 @@ def _overprint(line: Line, column: int, text: str, style: TextStyle) -> None:
             continue
         if len(cells) < column + width:
             cells.extend((" ", PLAIN) for _ in range(column + width - len(cells)))
-        if ch != " " or style.reverse:  # a plain blank prints no ink: what is there stays
+        if ch == " ":
+            # A blank covers no character (at most it underlines it): it takes only the
+            # columns that are blank, so its style (underline, reverse) shows there.
+            for index in range(column, column + width):
+                cell = cells[index]
+                if cell is not None and cell[0] == " ":
+                    cells[index] = (" ", style)
+        else:
             for index in range(column, column + width):
                 _erase_glyph(cells, index)
             cells[column] = (ch, style)
             for index in range(column + 1, column + width):
                 cells[index] = None
         column += width
-    line.spans[:] = _spans(cells)
 
 
 def _erase_glyph(cells: list[_Cell], index: int) -> None:
@@ -302,13 +318,8 @@ def _erase_glyph(cells: list[_Cell], index: int) -> None:
 
 
 def _spans(cells: list[_Cell]) -> list[Span]:
-    spans: list[Span] = []
-    for cell in cells:
-        if cell is None:
-            continue
-        glyph, style = cell
-        if spans and spans[-1].style == style:
-            spans[-1].text += glyph
-        else:
-            spans.append(Span(glyph, style))
-    return spans
+    glyphs = (cell for cell in cells if cell is not None)
+    return [
+        Span("".join(glyph for glyph, _ in run), style)
+        for style, run in groupby(glyphs, key=itemgetter(1))
+    ]

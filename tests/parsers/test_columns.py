@@ -191,6 +191,36 @@ def test_every_column_shows_the_last_ink_placed_on_it(placements: list[tuple[int
     assert {i: ch for i, ch in enumerate(text) if ch != " "} == paper
 
 
+def test_an_underlined_blank_over_text_keeps_the_text() -> None:
+    p = Dummy()
+    p.text("Total")
+    p._raw(at(0))
+    p.set(underline=1)
+    p.text("       ")  # underlines "Total" and two blank columns after it
+    p.set(underline=0)
+    p.text("x\n")
+    builder = DocumentBuilder()
+    (document,) = builder.feed(tokenize(p.output)) + builder.close()
+    (line,) = document.lines
+    assert line.text == "Total  x"
+    assert [(span.text, span.style.underline) for span in line.spans] == [
+        ("Total", 0),
+        ("  ", 1),
+        ("x", 0),
+    ]
+
+
+def test_printing_over_a_long_line_many_times_keeps_it_whole() -> None:
+    p = Dummy()
+    p.text("x" * 2000)
+    for n in range(480):  # twelve times along columns 0-40, the last ending at 40
+        p._raw(at(n % 40 * 12))
+        p.text("ab")
+    p.text("\n")
+    (line,) = lines(p)
+    assert line == "a" * 40 + "b" + "x" * 1959
+
+
 # -- tabs --------------------------------------------------------------------------------------
 
 

@@ -5,12 +5,15 @@ Times come from ``time.monotonic_ns()``, the clock the sink stamps its events wi
 
 from __future__ import annotations
 
-import asyncio
+import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from bench.children import BenchError, SinkMonitor, cut_tagged, eof_count
@@ -26,7 +29,12 @@ def sale_receipt(number: int) -> bytes:
     """The loyalty-card sale with its own ticket number, so each is a new sale to award (a
     resent receipt is a reprint to the ledger) and the sink can tell receipts apart."""
     tag = f"{number:06d}".encode("ascii")
-    return SALE.read_bytes().replace(SALE_NUMBER, tag)
+    return _sale().replace(SALE_NUMBER, tag)
+
+
+@cache
+def _sale() -> bytes:
+    return SALE.read_bytes()
 
 
 def receipt_stream(size: int) -> bytes:
@@ -123,6 +131,35 @@ def print_receipts(port: int, numbers: Sequence[int], sink: SinkMonitor) -> list
     return timings
 
 
+class StatusProbe:
+    """DLE EOT round trips on long connections while something else runs, in a thread: one to
+    the bridge, one straight to the printer, taking turns, one pair every ``interval`` s."""
+
+    def __init__(self, bridge_port: int, printer_port: int, interval: float = 0.01) -> None:
+        self.timings: dict[str, list[int]] = {"direct": [], "tillbridge": []}
+        self._socks = {"direct": connect(printer_port), "tillbridge": connect(bridge_port)}
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._probe, name="status-probe", daemon=True)
+        self._thread.start()
+
+    def _probe(self) -> None:
+        while not self._stop.wait(self._interval):
+            for path, sock in self._socks.items():
+                start = time.perf_counter_ns()
+                sock.sendall(STATUS_REQUEST)
+                if not sock.recv(1):
+                    return
+                self.timings[path].append(time.perf_counter_ns() - start)
+
+    def stop(self) -> dict[str, list[int]]:
+        self._stop.set()
+        self._thread.join()
+        for sock in self._socks.values():
+            sock.close()
+        return self.timings
+
+
 # --- many connections ---------------------------------------------------------------------
 
 
@@ -192,57 +229,17 @@ class FleetResult:
     sent: dict[str, int] = field(default_factory=dict)  # tag → ns of the last write
     late_starts: int = 0  # receipts that began more than 100 ms after their slot
     failures: list[str] = field(default_factory=list)
-
-
-async def _till(
-    port: int, numbers: Sequence[int], first_slot: float, interval: float, result: FleetResult
-) -> None:
-    loop = asyncio.get_running_loop()
-    for index, number in enumerate(numbers):
-        slot = first_slot + index * interval
-        delay = slot - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        elif delay < -0.1:
-            result.late_starts += 1
-        tag = f"{number:06d}"
-        try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection("127.0.0.1", port), TIMEOUT
-            )
-            writer.write(sale_receipt(number))
-            await writer.drain()
-            result.sent[tag] = time.monotonic_ns()
-            writer.write_eof()
-            await asyncio.wait_for(reader.read(), TIMEOUT)  # until the bridge closes
-            writer.close()
-            await writer.wait_closed()
-        except (OSError, TimeoutError) as error:
-            result.failures.append(f"receipt {tag} on port {port}: {error!r}")
-
-
-async def _fleet(ports: Sequence[int], receipts: int, first_number: int) -> FleetResult:
-    result = FleetResult()
-    loop = asyncio.get_running_loop()
-    start = loop.time() + 0.5
-    interval = 1.0
-    stagger = interval / len(ports)  # spread the tills over the second, as real ones are
-    await asyncio.gather(
-        *(
-            _till(
-                port,
-                [first_number + till * receipts + k for k in range(receipts)],
-                start + till * stagger,
-                interval,
-                result,
-            )
-            for till, port in enumerate(ports)
-        )
-    )
-    return result
+    cpu_s: float = 0.0  # what the simulated tills' own process spent
 
 
 def run_fleet(ports: Sequence[int], receipts: int, first_number: int) -> FleetResult:
     """One till per port, each printing ``receipts`` sales a second apart, one connection per
-    receipt; receipt numbers from ``first_number`` on."""
-    return asyncio.run(_fleet(ports, receipts, first_number))
+    receipt; receipt numbers from ``first_number`` on. The tills run in a process of their own
+    (``bench/fleet_client.py``)."""
+    command = [sys.executable, "-m", "bench.fleet_client", *map(str, ports)]
+    command += ["--receipts", str(receipts), "--first", str(first_number)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"the fleet client failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    report = json.loads(done.stdout)
+    return FleetResult(report["sent"], report["late_starts"], report["failures"], report["cpu_s"])

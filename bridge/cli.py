@@ -32,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE", help="raw ESC/POS captures (.bin)")
     p.add_argument("--layout", help="layout (grammar) name or .lark path; default: guess")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--show-text",
+        action="store_true",
+        help="print the text the layout's grammar reads, with line numbers, and read nothing",
+    )
     add_timeout_option(p)
     p.set_defaults(run="bridge.commands.parse:run")
 

@@ -103,14 +103,15 @@ class ReceiptHandler:
         if request.truncated:
             self._keep_unread(request, "too long to be a receipt: not read, first bytes kept")
             return None
-        if not request.document.text().strip():
+        text = request.document.text()
+        if not text.strip():
             return None  # a stray feed, a status-only job, a logo: nothing to read
         if request.document.truncated is not None:
             # The stream ended inside a command: the printer did not get the receipt whole.
             why = f"the stream ended inside a command: {request.document.truncated}"
             self._keep_unread(request, why)
             return None
-        outcome = await self.award(request)
+        outcome = await self.award(request, text)
         if outcome is None or not request.held:
             return None  # nothing to say, or observe mode, or its cut had gone on already
         message = award_message(outcome, self.claim_url, self.language)
@@ -118,14 +119,15 @@ class ReceiptHandler:
             return None
         return render_message(message, self.profile, request.state)
 
-    async def award(self, request: HandleReceipt) -> Outcome | None:
-        """Read the receipt and award it; the outcome to print, or None (see the module
-        docstring: every failure is logged, and the receipt kept where it needs to be)."""
+    async def award(self, request: HandleReceipt, text: str | None = None) -> Outcome | None:
+        """Read the receipt (``text``: its document's, if known already) and award it; the
+        outcome to print, or None (see the module docstring: every failure is logged, and the
+        receipt kept where it needs to be)."""
         asked = self.reactor.seconds()
+        if text is None:
+            text = request.document.text()
         try:
-            receipt = await self.parser.parse(
-                self.layout, request.document.text(), self.parse_timeout, key=self.till
-            )
+            receipt = await self.parser.parse(self.layout, text, self.parse_timeout, key=self.till)
         except ReceiptParseError as exc:
             self._keep_unread(request, f"layout {self.layout} could not read it: {exc}")
             return None
@@ -185,9 +187,10 @@ class ReceiptHandler:
 
         raw = path.read_bytes()
         for number, document in enumerate(build_documents(tokenize(raw)), 1):
-            if document.text().strip():
+            text = document.text()
+            if text.strip():
                 request = HandleReceipt(number, document, raw, PrinterState(), held=False)
-                await self.award(request)
+                await self.award(request, text)
 
     def not_printed(self, request: HandleReceipt, why: str) -> defer.Deferred[None]:
         """A receipt handled (perhaps awarded) that then did not reach the printer whole (the

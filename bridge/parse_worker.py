@@ -68,9 +68,10 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from parsers.layouts import Layout, ReceiptParseError, UnknownLayoutError, resolve_layout
+from parsers.receipt import Receipt
 
 _HEADER = struct.Struct(">I")  # the length of the pickle that follows
 _MAX_FRAME = 64 * 1024 * 1024  # a receipt and its parse are kilobytes: more is a broken stream
@@ -110,7 +111,9 @@ def _run(op: str, layout: str, text: str, compiled: Callable[[Version], None]) -
         compiled(version)
     if op == _LOAD:
         return loaded.name
-    return loaded.parse_text(text)
+    receipt = loaded.parse_text(text)
+    receipt.raw_text = ""  # the parent has it: it sent it (see ParseWorker._reply)
+    return receipt
 
 
 def _portable(exc: BaseException) -> BaseException:
@@ -198,9 +201,6 @@ from twisted.internet import defer, error  # noqa: E402
 from twisted.internet.interfaces import IDelayedCall, IReactorProcess, IReactorTime  # noqa: E402
 from twisted.internet.protocol import ProcessProtocol  # noqa: E402
 from twisted.python.failure import Failure  # noqa: E402
-
-if TYPE_CHECKING:
-    from parsers.receipt import Receipt
 
 log = logging.getLogger(__name__)
 
@@ -613,6 +613,8 @@ class ParseWorker:
             self._compiled_now(process, request, value)
             return
         self._unassign(process)
+        if ok and isinstance(value, Receipt):
+            value.raw_text = request.text  # not sent back: half the reply's size
         if ok or isinstance(value, ReceiptParseError):
             self._compiled[request.layout] = None  # it compiles: replacements warm it up
         self._finish(request, value if ok else _as_exception(value))

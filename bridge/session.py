@@ -98,7 +98,7 @@ from parsers.escpos.events import (
     Text,
 )
 from parsers.escpos.state import PrinterState
-from parsers.escpos.tokenizer import Tokenizer, apply_effect
+from parsers.escpos.tokenizer import Tokenizer, apply_effect, last_state_change
 
 log = logging.getLogger(__name__)
 
@@ -409,6 +409,9 @@ class Session:
         # batch began) only as far as each end, so a batch costs one pass however many ends.
         state = before
         followed = 0
+        # A receipt end after the batch's last change of state (the usual: text, the cut, a
+        # drawer kick) is in the state the tokenizer ended in: nothing to follow.
+        settled = last_state_change(events)
         for index, event in enumerate(events):
             start = self._tokenized
             self._tokenized = start + len(event.raw)
@@ -426,12 +429,15 @@ class Session:
                 hold_at = self._feeds_from if self._feeds_from is not None else start
                 if hold_at < self._sent:
                     hold_at = start
-                if documents:
+                at_end = state
+                if documents and index > settled:
+                    at_end = self._tokenizer.state
+                elif documents:
                     for passed in events[followed:index]:
                         apply_effect(state, passed)
                     followed = index
                 for document in documents:
-                    self._report(document, capture, hold_at, state.copy(), now, requests)
+                    self._report(document, capture, hold_at, at_end.copy(), now, requests)
                 self._feeds_from = None
                 self._line_open = False
                 self._printed = False

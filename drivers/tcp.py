@@ -16,9 +16,14 @@ from twisted.internet.endpoints import (
     HostnameEndpoint,
     TCP4ClientEndpoint,
     TCP6ClientEndpoint,
-    connectProtocol,
 )
-from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IStreamClientEndpoint
+from twisted.internet.interfaces import (
+    IAddress,
+    IListeningPort,
+    IProtocolFactory,
+    IStreamClientEndpoint,
+)
+from twisted.internet.protocol import Factory
 from twisted.internet.protocol import Protocol as TwistedProtocol
 
 
@@ -46,7 +51,7 @@ class TcpPrinter:
         return cls(config.host, config.port, reactor, connect_timeout)
 
     def connect(self, protocol: TwistedProtocol) -> defer.Deferred[Any]:
-        return connectProtocol(self._endpoint, protocol)
+        return self._endpoint.connect(_OneConnection(protocol))
 
     @cached_property
     def _endpoint(self) -> IStreamClientEndpoint:
@@ -61,6 +66,19 @@ class TcpPrinter:
             )
         kind = TCP4ClientEndpoint if address.version == 4 else TCP6ClientEndpoint
         return kind(self.reactor, self.host, self.port, timeout=self.connect_timeout)
+
+
+class _OneConnection(Factory):
+    """``connectProtocol``'s factory, without its log lines: Twisted logs the start and stop
+    of every noisy factory, and a network till makes one printer connection per receipt."""
+
+    noisy = False
+
+    def __init__(self, protocol: TwistedProtocol) -> None:
+        self._protocol = protocol
+
+    def buildProtocol(self, addr: IAddress) -> TwistedProtocol:
+        return self._protocol
 
 
 def listen_tcp(

@@ -1,7 +1,8 @@
 """A printed receipt as a person sees it: styled lines, barcodes, 2D codes and images.
 
 ``Document`` is what the tokenizer's events add up to between two cuts. Grammars read its
-``text()``; the renderer draws its blocks.
+``text()``; the renderer draws its blocks. Where text lands on a line (tabs, print positions,
+margins) is ``parsers.lines``.
 """
 
 from __future__ import annotations
@@ -18,25 +19,22 @@ from parsers.escpos.events import (
     Payload,
     Reset,
     Text,
-    TextStyle,
     Truncated,
 )
+from parsers.lines import PLACEMENT_COMMANDS, Line, LinePlacer, Paper, Span
 
-
-@dataclass(slots=True)
-class Span:
-    text: str
-    style: TextStyle = field(default_factory=TextStyle)
-
-
-@dataclass(slots=True)
-class Line:
-    spans: list[Span] = field(default_factory=list)
-    align: Align = Align.LEFT
-
-    @property
-    def text(self) -> str:
-        return "".join(span.text for span in self.spans)
+__all__ = [
+    "Barcode",
+    "Block",
+    "Document",
+    "DocumentBuilder",
+    "Image",
+    "Line",
+    "Paper",
+    "QRCode",
+    "Span",
+    "build_documents",
+]
 
 
 @dataclass(slots=True)
@@ -93,7 +91,12 @@ class Document:
     def text(self) -> str:
         """The printed text, one line per printed line, each ending in a newline.
 
-        This is what receipt grammars parse. Barcodes, 2D codes and images are not in it.
+        This is what receipt grammars parse, and the only text they are given (the daemon,
+        ``tillbridge parse`` and ``--show-text`` all take it from here). Each character is
+        there once, whatever its size: double width is not letter-spaced (the renderer draws
+        it so), but counts as two columns where it decides a gap (``parsers.lines``). A
+        centred or right-aligned line has no spaces before it: where the printer puts it
+        depends on the paper, not on the layout. Barcodes, 2D codes and images are not in it.
         """
         return "".join(line.text + "\n" for line in self.lines)
 
@@ -123,7 +126,6 @@ class Document:
 
 MAX_BITMAP_BYTES = 4 * 1024 * 1024
 DEFAULT_LINE_SPACING = 30  # motion units (1/180 inch): the printer's default 1/6 inch
-DEFAULT_TAB_STOPS: tuple[int, ...] = tuple(range(8, 256, 8))
 
 _HRI_POSITIONS = {0: "none", 1: "above", 2: "below", 3: "both"}
 
@@ -199,16 +201,20 @@ class DocumentBuilder:
     """
 
     def __init__(
-        self, *, reset_ends_document: bool = False, max_bitmap_bytes: int = MAX_BITMAP_BYTES
+        self,
+        *,
+        reset_ends_document: bool = False,
+        max_bitmap_bytes: int = MAX_BITMAP_BYTES,
+        paper: Paper | None = None,
     ) -> None:
         self.reset_ends_document = reset_ends_document
         self.max_bitmap_bytes = max_bitmap_bytes
         self._document = Document()
         self._line: Line | None = None  # the unfinished line, once anything went into it
-        # The unfinished line's width so far (in character columns, for tabs), and whether it
-        # holds only blanks: kept as the line grows, so a long line costs no more per span.
-        self._column = 0
+        # Whether the unfinished line holds only blanks: kept as the line grows, so a long line
+        # costs no more per span.
         self._blank = True
+        self._placer = LinePlacer(paper)
         self._payload: _Payload | None = None
         self._open_image: Image | None = None
         self._open_bits: bytearray | None = None
@@ -216,7 +222,7 @@ class DocumentBuilder:
 
     def _reset_settings(self) -> None:
         self._align = Align.LEFT
-        self._tab_stops: tuple[int, ...] = DEFAULT_TAB_STOPS
+        self._placer.reset()
         self._line_spacing = DEFAULT_LINE_SPACING
         self._barcode_height = 162
         self._barcode_width = 3
@@ -280,8 +286,7 @@ class DocumentBuilder:
         if not event.text:
             return
         line = self._current_line(event.align)
-        line.spans.append(Span(event.text, event.style))
-        self._column += len(event.text) * event.style.width
+        self._placer.place(line, event.text, event.style)
         if self._blank and event.text.strip():
             self._blank = False
         self._after_band = False
@@ -291,7 +296,7 @@ class DocumentBuilder:
         if name in ("LF", "FF"):
             self._feed_lines(1)
         elif name == "HT":
-            self._tab()
+            self._placer.tab()
         # CR: ignored, as Epson printers do with auto line feed off. CAN: page mode only.
 
     def _command(self, command: Command) -> None:
@@ -304,8 +309,8 @@ class DocumentBuilder:
             return
         if name == "ESC a" and args:
             self._align = _ALIGNS.get(args[0], self._align)
-        elif name == "ESC D":
-            self._set_tab_stops(args)
+        elif name in PLACEMENT_COMMANDS:
+            self._placer.command(name, args)
         elif name == "ESC 3" and args:
             self._line_spacing = args[0]
         elif name == "ESC 2":
@@ -332,7 +337,6 @@ class DocumentBuilder:
         if self._line is None:
             # Epson applies ESC a only at the start of a line: the first text decides.
             self._line = Line(align=align if align is not None else self._align)
-            self._column = 0
             self._blank = True
         elif self._blank and align is not None:
             # Only tab spaces so far: the first real text still sets the alignment.
@@ -341,11 +345,16 @@ class DocumentBuilder:
 
     def _end_line(self) -> None:
         if self._line is not None:
+            self._placer.finish(self._line)
             self._document.blocks.append(self._line)
             self._line = None
+        else:
+            self._placer.new_line()  # moves with no text after them printed nothing
 
     def _feed_lines(self, count: int) -> None:
         """``count`` line feeds; the first prints the unfinished line, if there is one."""
+        if self._line is None:
+            self._placer.new_line()  # moves with no text after them printed nothing
         if self._after_band and self._line is None:
             # The LF that follows a bit-image band moves the paper past the band: no blank line.
             count -= 1
@@ -362,22 +371,6 @@ class DocumentBuilder:
     def _print_and_feed(self, lines: int) -> None:
         # Even a feed of less than a line prints the unfinished line.
         self._feed_lines(max(lines, 1 if self._line is not None else 0))
-
-    def _tab(self) -> None:
-        line = self._current_line()
-        column = self._column
-        stop = next((s for s in self._tab_stops if s > column), None)
-        if stop is not None:  # past the last tab stop, HT is ignored
-            line.spans.append(Span(" " * (stop - column)))
-            self._column = stop
-
-    def _set_tab_stops(self, args: tuple[int, ...]) -> None:
-        stops: list[int] = []
-        for n in args:  # ESC D n1 ... nk NUL: ascending columns, NUL ends the list
-            if n == 0 or (stops and n <= stops[-1]):
-                break
-            stops.append(n)
-        self._tab_stops = tuple(stops)
 
     # -- blocks -----------------------------------------------------------------------------
 

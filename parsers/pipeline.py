@@ -1,5 +1,10 @@
 """Bytes to receipts: tokenize, cut into documents, read each with a layout.
 
+A layout's grammar reads one thing: ``Document.text()`` of each document that printed text.
+``grammar_texts`` gives exactly those texts for a capture (``tillbridge parse --show-text``
+prints them), and ``read_receipts`` parses exactly those, so what an admin sees is what the
+grammar got.
+
 ``read_receipts`` never raises for a receipt it cannot read: the error goes into its
 ``ReadResult`` (fail open: the bytes are passed through whatever we make of them). A capture
 that ends inside a command is reported as truncated, whatever the layout makes of it: the
@@ -11,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from parsers.document import Document, build_documents
-from parsers.escpos.events import Truncated
+from parsers.escpos.events import Event, Truncated
 from parsers.escpos.tokenizer import tokenize
 from parsers.layouts import GrammarError, Layout, ReceiptParseError, available_layouts
 from parsers.receipt import Receipt
@@ -31,9 +36,7 @@ def read_receipts(data: bytes, layout: Layout | None = None) -> list[ReadResult]
     """Every receipt in a capture. With no layout, each document's layout is guessed."""
     results: list[ReadResult] = []
     events = tokenize(data)
-    for document in build_documents(events):
-        if not document.text().strip():
-            continue  # a stray feed, a status-only job or a picture: nothing to read
+    for document in documents_to_read(events):
         result = _read(document, layout)
         if document.truncated is not None:
             result = _truncated(result, document.truncated)
@@ -44,6 +47,18 @@ def read_receipts(data: bytes, layout: Layout | None = None) -> list[ReadResult]
         # still a capture that stops inside a command, which a reader must hear about.
         results.append(_truncated(ReadResult(Document(truncated=end.reason), None, None, None)))
     return results
+
+
+def documents_to_read(events: list[Event]) -> list[Document]:
+    """The documents in a stream of events that a layout reads: those that printed text (a
+    stray feed, a status-only job or a picture has nothing to read)."""
+    return [document for document in build_documents(events) if document.text().strip()]
+
+
+def grammar_texts(data: bytes) -> list[str]:
+    """What the grammar reads, one text per receipt in ``data``, in order: ``read_receipts``
+    parses exactly these."""
+    return [document.text() for document in documents_to_read(tokenize(data))]
 
 
 def _read(document: Document, layout: Layout | None) -> ReadResult:

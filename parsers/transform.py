@@ -1,4 +1,4 @@
-"""The one generic Transformer: any layout's parse tree, by its well-known rule names, to Receipt.
+"""The one generic reading: any layout's parse tree, by its well-known rule names, to Receipt.
 
 Value rules (``total``, ``store``, ``name``...) hold one token whose stripped text is the value.
 Group rules (``item``, ``discount``, ``tax``, ``tender``) gather the value rules inside them.
@@ -15,8 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo
 
-from lark import Token, Transformer, Tree
-from lark.tree import Meta
+from lark import Token, Tree
 
 from parsers.money import MoneyError, currency_of, parse_money, parse_quantity
 from parsers.receipt import (
@@ -73,31 +72,30 @@ class Fact:
 Bubble = list[Token | Fact]
 
 
-class ReceiptTransformer(Transformer[Token, Bubble]):
-    """Turns a layout's tree into a flat list of facts (``to_receipt`` assembles them)."""
-
-    def __default__(self, data: str, children: list[Any], meta: Meta) -> Bubble:
-        flat: Bubble = []
-        for child in children:
-            if isinstance(child, list):
-                flat.extend(child)
-            else:
-                flat.append(child)
-        if data in VALUE_RULES:
-            tokens = [c for c in flat if isinstance(c, Token)]
-            text = " ".join(str(t).strip() for t in tokens).strip()
-            return [Fact(data, text, tokens[0] if tokens else None)]
-        if data in GROUP_FIELDS:
-            fields = {
-                f.name: f for f in flat if isinstance(f, Fact) and f.name in GROUP_FIELDS[data]
-            }
-            others = [f for f in flat if isinstance(f, Fact) and f.name not in GROUP_FIELDS[data]]
-            return [Fact(data, fields, _first_token(flat)), *others]
-        if data in MARKERS or data == "tax_excluded":
-            # the marker's own text is ignored, but well-known rules inside it still count
-            # (tax_excluded may wrap the tax lines it speaks of)
-            return [Fact(data, True, _first_token(flat)), *(f for f in flat if isinstance(f, Fact))]
-        return flat
+def _bubble(tree: Tree[Token]) -> Bubble:
+    """A subtree as a flat list of facts and loose tokens, children first (a plain walk: Lark's
+    Transformer dispatches each node by name, which cost more than the receipt's own reading)."""
+    flat: Bubble = []
+    for child in tree.children:
+        if isinstance(child, Tree):
+            flat.extend(_bubble(child))
+        else:
+            flat.append(child)
+    data = str(tree.data)  # a rule's name may come as a lark Token, whose == is slower
+    if data in VALUE_RULES:
+        tokens = [c for c in flat if isinstance(c, Token)]
+        text = " ".join(str(t).strip() for t in tokens).strip()
+        return [Fact(data, text, tokens[0] if tokens else None)]
+    if data in GROUP_FIELDS:
+        wanted = GROUP_FIELDS[data]
+        fields = {f.name: f for f in flat if isinstance(f, Fact) and f.name in wanted}
+        others = [f for f in flat if isinstance(f, Fact) and f.name not in wanted]
+        return [Fact(data, fields, _first_token(flat)), *others]
+    if data in MARKERS or data == "tax_excluded":
+        # the marker's own text is ignored, but well-known rules inside it still count
+        # (tax_excluded may wrap the tax lines it speaks of)
+        return [Fact(data, True, _first_token(flat)), *(f for f in flat if isinstance(f, Fact))]
+    return flat
 
 
 def _first_token(flat: Bubble) -> Token | None:
@@ -173,7 +171,7 @@ class _Reader:
 
 def to_receipt(tree: Tree[Token], layout: Layout, text: str) -> Receipt:
     """The Receipt a layout's parse tree describes, consistency-checked."""
-    facts = [f for f in ReceiptTransformer().transform(tree) if isinstance(f, Fact)]
+    facts = [f for f in _bubble(tree) if isinstance(f, Fact)]
     reader = _Reader(layout, text)
     receipt = Receipt(layout=layout.name, raw_text=text)
     values: dict[str, Fact] = {}

@@ -1,5 +1,5 @@
 """``tillbridge parse FILE... [--layout NAME|PATH.lark] [--json] [--timeout S]``: what
-captures contain.
+captures contain. ``--show-text``: the text a grammar reads, instead (``show_text.py``).
 
 Each file is read in a child process under a deadline (``--timeout``, 20 s by default): an
 admin's grammar that backtracks for minutes ends in a clear message, not a hung terminal.
@@ -37,6 +37,10 @@ _PROG = "tillbridge parse"
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "show_text", False):
+        from bridge.commands.show_text import show_text
+
+        return show_text(args.files)
     timeout = getattr(args, "timeout", None) or DEFAULT_TIMEOUT
     with Reader(timeout) as reader:
         return _run(args, reader)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bridge.loyalty.claims import (
@@ -84,6 +84,7 @@ class Ledger:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._insert = _dialect_insert(engine.dialect.name)
+        self._awarding = _AwardStatements(self._insert)
 
     def award(self, receipt: Receipt, rule: PointsRule, now: datetime) -> Outcome:
         """Award a receipt's points once, however often it is sent."""
@@ -223,33 +224,31 @@ class Ledger:
         balance_after: int | None = None
         code: str | None = None
         if customer is not None:
-            customer_id = self._customer_id(conn, customer, now)
-            balance_after = self._lock_account(conn, customer_id, now) + points
+            customer_id, balance = self._customer_account(conn, customer, now)
+            balance_after = balance + points
         else:
             code = self._unused_code(conn)
         generation = 1
         while True:
             earned = earn_key(key, generation)
             inserted = conn.execute(
-                self._insert(LedgerEntry)
-                .values(
-                    customer_id=customer_id,
-                    kind=EntryKind.EARN.value,
-                    points=points,
-                    balance_after=balance_after,
-                    idempotency_key=earned,
-                    claim_code=code,
-                    receipt_store=receipt.store,
-                    receipt_till=receipt.till,
-                    receipt_number=receipt.number,
-                    receipt_issued_at=receipt.issued_at,
-                    receipt_total=receipt.total,
-                    receipt_currency=receipt.currency,
-                    receipt_fingerprint=receipt.fingerprint,
-                    created_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                .returning(LedgerEntry.id)
+                self._awarding.insert_entry,
+                {
+                    "customer_id": customer_id,
+                    "kind": EntryKind.EARN.value,
+                    "points": points,
+                    "balance_after": balance_after,
+                    "idempotency_key": earned,
+                    "claim_code": code,
+                    "receipt_store": receipt.store,
+                    "receipt_till": receipt.till,
+                    "receipt_number": receipt.number,
+                    "receipt_issued_at": receipt.issued_at,
+                    "receipt_total": receipt.total,
+                    "receipt_currency": receipt.currency,
+                    "receipt_fingerprint": receipt.fingerprint,
+                    "created_at": now,
+                },
             ).scalar_one_or_none()
             if inserted is not None:
                 break
@@ -271,9 +270,8 @@ class Ledger:
         else:
             assert code is not None
             conn.execute(
-                self._insert(ClaimCode).values(
-                    code=code, points=points, idempotency_key=earned, created_at=now
-                )
+                self._awarding.insert_claim_code,
+                {"code": code, "points": points, "idempotency_key": earned, "created_at": now},
             )
         return Outcome(points, balance_after, customer.value if customer else None, code, False)
 
@@ -342,67 +340,58 @@ class Ledger:
 
     def _voided(self, conn: Connection, earned_key: str) -> bool:
         """Whether the earn entry keyed ``earned_key`` was voided."""
-        return (
-            conn.execute(
-                select(LedgerEntry.id).where(LedgerEntry.idempotency_key == void_key(earned_key))
-            ).first()
-            is not None
-        )
+        found = conn.execute(self._awarding.find_entry, {"key": void_key(earned_key)})
+        return found.first() is not None
 
     def _original(self, conn: Connection, key: str) -> Outcome:
         points, balance_after, customer_value, code = conn.execute(
-            select(
-                LedgerEntry.points,
-                LedgerEntry.balance_after,
-                Customer.value,
-                LedgerEntry.claim_code,
-            )
-            .outerjoin(Customer, Customer.id == LedgerEntry.customer_id)
-            .where(LedgerEntry.idempotency_key == key)
+            self._awarding.original, {"key": key}
         ).one()
         return Outcome(points, balance_after, customer_value, code, True)
 
     # Each award runs while a receipt's cut is held: the usual case (a customer and an account
     # seen before) takes one statement each; the insert only when the first read finds nothing.
 
+    def _customer_account(
+        self, conn: Connection, customer: CustomerRef, now: datetime
+    ) -> tuple[int, int]:
+        """The customer's id and balance, the account row locked; both made if new."""
+        known = {"kind": customer.kind.value, "value": customer.value}
+        found = conn.execute(self._awarding.lock_customer_account, known).first()
+        if found is not None:
+            return int(found.id), int(found.balance)
+        customer_id = self._customer_id(conn, customer, now)
+        return customer_id, self._lock_account(conn, customer_id, now)
+
     def _customer_id(self, conn: Connection, customer: CustomerRef, now: datetime) -> int:
-        find = select(Customer.id).where(
-            Customer.kind == customer.kind.value, Customer.value == customer.value
-        )
-        found = conn.execute(find).scalar_one_or_none()
+        known = {"kind": customer.kind.value, "value": customer.value}
+        found = conn.execute(self._awarding.find_customer, known).scalar_one_or_none()
         if found is not None:
             return int(found)
-        conn.execute(
-            self._insert(Customer)
-            .values(kind=customer.kind.value, value=customer.value, created_at=now)
-            .on_conflict_do_nothing(index_elements=["kind", "value"])
-        )
-        return int(conn.execute(find).scalar_one())
+        conn.execute(self._awarding.insert_customer, {**known, "created_at": now})
+        return int(conn.execute(self._awarding.find_customer, known).scalar_one())
 
     def _lock_account(self, conn: Connection, customer_id: int, now: datetime) -> int:
         """The balance, with the account row locked until the transaction ends."""
-        lock = select(Account.balance).where(Account.customer_id == customer_id).with_for_update()
-        balance = conn.execute(lock).scalar_one_or_none()
+        lock, account = self._awarding.lock_account, {"customer_id": customer_id}
+        balance = conn.execute(lock, account).scalar_one_or_none()
         if balance is not None:
             return int(balance)
         conn.execute(
-            self._insert(Account)
-            .values(customer_id=customer_id, balance=0, updated_at=now)
-            .on_conflict_do_nothing(index_elements=["customer_id"])
+            self._awarding.insert_account,
+            {"customer_id": customer_id, "balance": 0, "updated_at": now},
         )
-        return int(conn.execute(lock).scalar_one())
+        return int(conn.execute(lock, account).scalar_one())
 
     def _credit(self, conn: Connection, customer_id: int, points: int, now: datetime) -> None:
         conn.execute(
-            update(Account)
-            .where(Account.customer_id == customer_id)
-            .values(balance=Account.balance + points, updated_at=now)
+            self._awarding.credit, {"account": customer_id, "points": points, "now": now}
         )
 
     def _unused_code(self, conn: Connection) -> str:
         for _ in range(_CLAIM_CODE_ATTEMPTS):
             code = new_code()
-            taken = conn.execute(select(ClaimCode.id).where(ClaimCode.code == code)).first()
+            taken = conn.execute(self._awarding.find_code, {"code": code}).first()
             if taken is None:
                 return code
         raise RuntimeError("no free claim code after several tries: is the random source broken?")
@@ -411,6 +400,60 @@ class Ledger:
     def _transaction(self) -> Iterator[Connection]:
         with outages_as_unavailable(), self._engine.begin() as conn:
             yield conn
+
+
+class _AwardStatements:
+    """The statements an award runs, built once. Building one costs more than SQLite takes to
+    run it (SQLAlchemy coerces every clause and hashes its cache key each time); a statement
+    built once keeps its cache key, and the values go in as parameters."""
+
+    def __init__(self, insert_for: Callable[..., Any]) -> None:
+        self.find_customer = select(Customer.id).where(
+            Customer.kind == bindparam("kind"), Customer.value == bindparam("value")
+        )
+        self.insert_customer = insert_for(Customer).on_conflict_do_nothing(
+            index_elements=["kind", "value"]
+        )
+        self.lock_account = (
+            select(Account.balance)
+            .where(Account.customer_id == bindparam("customer_id"))
+            .with_for_update()
+        )
+        # The usual award: a customer seen before, found with their account in one look.
+        self.lock_customer_account = (
+            select(Customer.id, Account.balance)
+            .join(Account, Account.customer_id == Customer.id)
+            .where(Customer.kind == bindparam("kind"), Customer.value == bindparam("value"))
+            .with_for_update(of=Account)
+        )
+        self.insert_account = insert_for(Account).on_conflict_do_nothing(
+            index_elements=["customer_id"]
+        )
+        self.credit = (
+            update(Account)
+            .where(Account.customer_id == bindparam("account"))
+            .values(balance=Account.balance + bindparam("points"), updated_at=bindparam("now"))
+        )
+        self.insert_entry = (
+            insert_for(LedgerEntry)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(LedgerEntry.id)
+        )
+        self.find_entry = select(LedgerEntry.id).where(
+            LedgerEntry.idempotency_key == bindparam("key")
+        )
+        self.original = (
+            select(
+                LedgerEntry.points,
+                LedgerEntry.balance_after,
+                Customer.value,
+                LedgerEntry.claim_code,
+            )
+            .outerjoin(Customer, Customer.id == LedgerEntry.customer_id)
+            .where(LedgerEntry.idempotency_key == bindparam("key"))
+        )
+        self.insert_claim_code = insert_for(ClaimCode)
+        self.find_code = select(ClaimCode.id).where(ClaimCode.code == bindparam("code"))
 
 
 def _dialect_insert(dialect: str) -> Callable[..., Any]:

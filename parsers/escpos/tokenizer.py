@@ -692,6 +692,16 @@ def apply_effect(state: PrinterState, event: Event) -> None:
             effect(state, *event.args)
 
 
+def last_state_change(events: list[Event]) -> int:
+    """The index of the last event in ``events`` that changed the printer state; -1 if none.
+    After it, the state is the one the tokenizer ended the batch in."""
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if isinstance(event, Command) and event.name in _EFFECTS:
+            return index
+    return -1
+
+
 def tokenize(data: bytes, state: PrinterState | None = None) -> list[Event]:
     """All events of a complete stream: ``feed(data)`` then ``close()``."""
     tokenizer = Tokenizer(state)

@@ -93,3 +93,13 @@ def test_copies_and_reports_are_not_checked() -> None:
     for kind in (ReceiptKind.COPY, ReceiptKind.REPORT, ReceiptKind.TRAINING):
         assert check_consistency(Receipt(kind=kind)) == []
     assert check_consistency(Receipt()) == ["no total"]
+
+
+def test_the_fingerprint_is_the_text_with_whitespace_runs_made_one_space() -> None:
+    # Ledger keys are made from it: it must never change for a text printed before.
+    import hashlib
+    import re
+
+    text = "  TOTAL\t 12,50 \x1c€\u3000\n\n  Tarjeta 1234\r\n\x85fin  "
+    expected = hashlib.sha256(re.sub(r"\s+", " ", text).strip().encode("utf-8")).hexdigest()
+    assert Receipt(raw_text=text).fingerprint == expected[:32]

@@ -11,10 +11,10 @@ kana, Hangul) take two cells, as the printer's Kanji font is twice as wide as it
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Protocol
+
+from parsers.lines import columns_of
 
 FONT_A_DOTS = (12, 24)
 FONT_B_DOTS = (9, 17)
@@ -87,12 +87,8 @@ PAPER_80MM = Paper(576, 48)
 PAPER_SIZES: dict[str, Paper] = {"58mm": PAPER_58MM, "80mm": PAPER_80MM}
 
 
-@lru_cache(maxsize=8192)
 def cells_of(ch: str) -> int:
     """How many character cells ``ch`` takes on paper: 2 for East Asian wide characters, 0
-    for combining marks (they print over the character before), else 1."""
-    if ch.isascii():
-        return 1
-    if unicodedata.combining(ch):
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+    for combining marks (they print over the character before), else 1. The same count the
+    document's line placement uses (``parsers.lines``), so a picture's columns are its text's."""
+    return columns_of(ch)

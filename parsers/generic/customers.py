@@ -18,7 +18,7 @@ from parsers.identifiers import normalise_identifier
 from parsers.receipt import CustomerKind
 
 _TOKEN = r"[\w()./\-*•#+]*\d[\w()./\-*•#+]*"
-_IDENTIFIER_RE = re.compile(rf"[+(]?{_TOKEN}(?: {_TOKEN})*")
+_IDENTIFIER_RE = re.compile(rf"(?:[A-Z]{{1,3}} )?[+(]?{_TOKEN}(?: {_TOKEN})*")
 _MASK_RE = re.compile(r"[*•]|[xX]{3,}|#{2,}")
 _WORDS_RE = re.compile(r"[^\W_]+")
 _ANNOUNCES_RE = re.compile(r"(?:[:#]|\b(?:no|nr|n[o°º]|number|nummer|numero|num)\.?)\s*$")
@@ -48,6 +48,7 @@ def read_customer_line(stripped: str) -> CustomerLine | None:
     start = next((i for i, ch in enumerate(stripped) if ch.isdigit()), len(stripped))
     while start < len(stripped) and start > 0 and stripped[start - 1] not in " :#":
         start -= 1  # back to the start of the identifier's first word: "IT99887766"
+    start = _with_letter_prefix(stripped, start)
     folded = fold(stripped[:start])
     label = _label(folded)
     if label is None:
@@ -73,6 +74,17 @@ def read_customer_line(stripped: str) -> CustomerLine | None:
     if not _plausible(value, kind, strong):
         return CustomerLine(kind, None, strong) if strong else None
     return CustomerLine(kind, value, strong)
+
+
+_PREFIX_RE = re.compile(r"(?<![^\s:#])([A-Z]{1,3})[ ]$")
+
+
+def _with_letter_prefix(stripped: str, start: int) -> int:
+    """``PT 1234 5678``: a country or scheme prefix printed apart is part of the card."""
+    match = _PREFIX_RE.search(stripped, 0, start)
+    if match is None or match.group(1).lower() in _NUMBER_WORDS:
+        return start
+    return match.start(1)
 
 
 def _label(folded: str) -> tuple[CustomerKind, bool] | None:

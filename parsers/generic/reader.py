@@ -37,7 +37,9 @@ from parsers.receipt import (
 
 ZERO = Decimal(0)
 # Roles that are goods when printed before the total.
-_GOODS = frozenset({Role.ITEM, Role.QTY_LINE, Role.DISCOUNT, Role.TENDER, Role.TOTAL})
+# Roles that are goods when printed before the total ("Pfand zurück -1,00" is an item there).
+_BOUGHT = frozenset({Role.ITEM, Role.QTY_LINE, Role.TENDER, Role.TOTAL, Role.CHANGE})
+_GOODS = _BOUGHT | {Role.DISCOUNT}
 _KIND_PRIORITY = ("copy", "report", "training", "void", "refund")  # copies never earn
 _KIND = {kind.value: kind for kind in ReceiptKind}
 _CODES_RE = re.compile(
@@ -173,7 +175,7 @@ def _adds_up(total: Decimal, sums: _Sums) -> bool:
 def _add(sums: _Sums, line: Line) -> None:
     """Count a line printed above the total into the running sums."""
     role = line.role
-    if role in (Role.ITEM, Role.QTY_LINE, Role.TENDER, Role.TOTAL):
+    if role in _BOUGHT:
         sums.goods += line.amount
         sums.goods_printed += line.amount
     elif role is Role.DISCOUNT:
@@ -220,7 +222,7 @@ def _read_money(receipt: Receipt, lines: list[Line], total_at: int) -> None:
     printed_positive: list[Discount] = []
     for line in lines[:total_at]:
         role = line.role
-        if role in (Role.ITEM, Role.QTY_LINE, Role.TENDER, Role.TOTAL):
+        if role in _BOUGHT:
             receipt.items.append(_item(line))
         elif role is Role.DISCOUNT:
             discount = _discount(line)

@@ -20,16 +20,8 @@ from parsers.receipt import CustomerKind
 _TOKEN = r"[\w()./\-*•#+]*\d[\w()./\-*•#+]*"
 _IDENTIFIER_RE = re.compile(rf"(?:[A-Z]{{1,3}} )?[+(]?{_TOKEN}(?: {_TOKEN})*")
 _MASK_RE = re.compile(r"[*•]|[xX]{3,}|#{2,}")
-_WORDS_RE = re.compile(r"[^\W_]+")
 _ANNOUNCES_RE = re.compile(r"(?:[:#]|\b(?:no|nr|n[o°º]|number|nummer|numero|num)\.?)\s*$")
 _NUMBER_WORDS = frozenset(w for w in kw.NUMBER_WORDS if w != "#")
-_LABEL_PATTERNS = (
-    kw.LOYALTY_RE,
-    kw.CARD_WORD_RE,
-    kw.CUSTOMER_WORD_RE,
-    kw.PHONE_RE,
-    kw.NUMBER_WORD_RE,
-)
 # words a label may hold besides its keywords: "Tarjeta DE cliente", "YOUR rewards number"
 _MAX_OTHER_WORDS = 2
 
@@ -87,29 +79,32 @@ def _with_letter_prefix(stripped: str, start: int) -> int:
     return match.start(1)
 
 
+_LABEL_TABLES = ("loyalty", "card", "customer", "phone", "number")
+
+
 def _label(folded: str) -> tuple[CustomerKind, bool] | None:
     """The kind of identifier a label announces, and whether it names a customer for sure."""
-    if not folded.strip():
+    scan = kw.INDEX.scan(folded)
+    if not scan.words and "#" not in folded:
         return None
-    loyalty = kw.LOYALTY_RE.search(folded)
-    card = kw.CARD_WORD_RE.search(folded)
-    customer = kw.CUSTOMER_WORD_RE.search(folded)
-    phone = kw.PHONE_RE.search(folded)
-    numbered = kw.NUMBER_WORD_RE.search(folded) is not None or "#" in folded
+    loyalty = scan.first("loyalty")
+    card = scan.first("card")
+    customer = scan.first("customer")
+    phone = scan.first("phone")
+    numbered = scan.first("number") is not None or "#" in folded
+    payment = scan.first("payment_card") is not None
     strong = loyalty is not None or (
         customer is not None and (numbered or card is not None or phone is not None)
     )
     if not strong:
-        if phone is None and (card is None or kw.PAYMENT_CARD_RE.search(folded)):
+        if phone is None and (card is None or payment):
             return None
-        if customer is None and kw.PAYMENT_CARD_RE.search(folded):
+        if customer is None and payment:
             return None
-    if kw.NOT_AN_ID_RE.search(folded):
+    if scan.first("not_an_id"):
         return None
-    rest = folded
-    for pattern in _LABEL_PATTERNS:
-        rest = pattern.sub(" ", rest)
-    others = [w for w in _WORDS_RE.findall(rest) if w not in _NUMBER_WORDS]
+    covered = scan.covered(_LABEL_TABLES)
+    others = [w for i, w in enumerate(scan.words) if i not in covered]
     if len(others) > _MAX_OTHER_WORDS:
         return None
     kind = CustomerKind.PHONE if phone is not None else CustomerKind.CARD

@@ -10,9 +10,7 @@ Languages: en es fr de it pt nl pl ca sv da no fi cs sk hu ro tr hr sl el lt lv 
 
 from __future__ import annotations
 
-import re
-
-from parsers.generic.text import keyword_pattern
+from parsers.generic.text import KeywordIndex
 
 Table = dict[str, list[str]]
 
@@ -388,7 +386,7 @@ NOT_AN_ID: list[str] = [
 
 # Lines near the shop's own phone: an address, a web site, a tax id.
 ADDRESS: list[str] = [
-    "street", "st", "road", "rd", "ave", "avenue", "calle", "c/", "avda", "plaza", "rue",
+    "street", "st", "road", "rd", "ave", "avenue", "calle", "avda", "plaza", "rue",
     "avenue", "boulevard", "bd", "strasse", "str", "platz", "weg", "via", "viale", "piazza",
     "corso", "rua", "avenida", "straat", "laan", "plein", "ul", "ulica", "al", "gatan",
     "gade", "vej", "gate", "katu", "ulice", "utca", "strada", "cad", "sok", "ulica", "cesta",
@@ -441,29 +439,33 @@ def _flat(table: Table) -> list[str]:
     return [phrase for phrases in table.values() for phrase in phrases]
 
 
-TOTAL_RE = keyword_pattern(_flat(TOTAL))
-SUBTOTAL_RE = keyword_pattern(_flat(SUBTOTAL))
-TAX_RE = keyword_pattern(_flat(TAX))
-NOT_A_TOTAL_RE = keyword_pattern(_flat(NOT_A_TOTAL))
-SUM_RE = keyword_pattern(_flat(SUM_WORDS))
-INCLUDED_RE = keyword_pattern(_flat(INCLUDED))
-CHANGE_RE = keyword_pattern(_flat(CHANGE))
-TIP_RE = keyword_pattern(_flat(TIP))
-TENDER_RE = keyword_pattern(_flat(TENDER))
-PAYMENT_CARD_RE = keyword_pattern(PAYMENT_CARDS)
-GIVEN_RE = keyword_pattern(GIVEN)
-NUMBER_WORD_RE = keyword_pattern([w for w in NUMBER_WORDS if w != "#"])
-DISCOUNT_RE = keyword_pattern(_flat(DISCOUNT))
-LOYALTY_RE = keyword_pattern(_flat(LOYALTY))
-CARD_WORD_RE = keyword_pattern(CARD_WORDS)
-CUSTOMER_WORD_RE = keyword_pattern(CUSTOMER_WORDS)
-PHONE_RE = keyword_pattern(_flat(PHONE))
-ADDRESS_RE = keyword_pattern(ADDRESS)
-NOT_AN_ID_RE = keyword_pattern(NOT_AN_ID)
-KINDS: list[tuple[str, re.Pattern[str]]] = [
-    ("refund", keyword_pattern(KIND_REFUND)),
-    ("void", keyword_pattern(KIND_VOID)),
-    ("copy", keyword_pattern(KIND_COPY)),
-    ("report", keyword_pattern(KIND_REPORT)),
-    ("training", keyword_pattern(KIND_TRAINING)),
-]
+# Every table in one index: ``INDEX.scan(folded)`` finds all of them in one pass.
+INDEX = KeywordIndex(
+    {
+        "total": _flat(TOTAL),
+        "subtotal": _flat(SUBTOTAL),
+        "tax": _flat(TAX),
+        "not_total": _flat(NOT_A_TOTAL),
+        "sum": _flat(SUM_WORDS),
+        "included": _flat(INCLUDED),
+        "change": _flat(CHANGE),
+        "tip": _flat(TIP),
+        "tender": _flat(TENDER),
+        "given": GIVEN,
+        "payment_card": PAYMENT_CARDS,
+        "discount": _flat(DISCOUNT),
+        "loyalty": _flat(LOYALTY),
+        "card": CARD_WORDS,
+        "customer": CUSTOMER_WORDS,
+        "number": [w for w in NUMBER_WORDS if w != "#"],
+        "phone": _flat(PHONE),
+        "not_an_id": NOT_AN_ID,
+        "address": ADDRESS,
+        "kind_refund": KIND_REFUND,
+        "kind_void": KIND_VOID,
+        "kind_copy": KIND_COPY,
+        "kind_report": KIND_REPORT,
+        "kind_training": KIND_TRAINING,
+    }
+)
+KINDS = ("refund", "void", "copy", "report", "training")

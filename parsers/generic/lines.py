@@ -14,7 +14,7 @@ from enum import Enum
 
 from parsers.generic import keywords as kw
 from parsers.generic.customers import CustomerLine, read_customer_line
-from parsers.generic.text import fold
+from parsers.generic.text import Span, fold
 from parsers.money import Amount, find_amounts
 
 
@@ -108,85 +108,79 @@ def _without_amounts(number: int, text: str, stripped: str) -> Line:
 
 def _marker(folded: str) -> str | None:
     """The kind a short line announces (``*** DEVOLUCION ***``), not a sentence about it."""
-    words = _WORD_RE.findall(folded)
-    if not words or len(words) > 4:
+    scan = kw.INDEX.scan(folded)
+    if not scan.words or len(scan.words) > 4:
         return None
-    for kind, pattern in kw.KINDS:
-        if pattern.search(folded):
-            return kind
-    return None
+    return next((kind for kind in kw.KINDS if scan.first(f"kind_{kind}")), None)
 
 
 def _keyword_only(folded: str) -> Role | None:
     """A label printed alone ("TOTAL", "Cambio:"), its amount on the line below."""
-    if not folded or len(folded.split()) > 4:
+    scan = kw.INDEX.scan(folded)
+    if not scan.words or len(scan.words) > 4:
         return None
-    for role, pattern in (
-        (Role.SUBTOTAL, kw.SUBTOTAL_RE),
-        (Role.TOTAL, kw.TOTAL_RE),
-        (Role.CHANGE, kw.CHANGE_RE),
-    ):
-        match = pattern.fullmatch(folded) or pattern.match(folded)
-        if match is not None and match.end() == len(folded.rstrip(_DECOR)):
+    for role in (Role.SUBTOTAL, Role.TOTAL, Role.CHANGE):
+        span = scan.first(role.value)
+        if span is not None and span.start == 0 and span.end == len(scan.words):
             return role
     return None
 
 
-def _near_start(match: re.Match[str] | None, folded: str, words: int = 2) -> bool:
+def _near_start(span: Span | None, words: int = 2) -> bool:
     """The keyword starts within the label's first ``words`` + 1 words."""
-    return match is not None and len(folded[: match.start()].split()) <= words
+    return span is not None and span.start <= words
 
 
 def _role_of_amount_line(line: Line, folded: str) -> Role:
     qty_role = _quantity_line(line)
     if qty_role is not None:
         return qty_role
-    subtotal = kw.SUBTOTAL_RE.search(folded)
-    if _near_start(subtotal, folded):
+    scan = kw.INDEX.scan(folded)
+    if _near_start(scan.first("subtotal")):
         return Role.SUBTOTAL
-    total = kw.TOTAL_RE.search(folded)
-    not_total = kw.NOT_A_TOTAL_RE.search(folded)
+    total = scan.first("total")
+    not_total = scan.first("not_total")
     if not_total is not None and total is not None and _covers(total, not_total):
         not_total = None  # "net à payer" is a total, though it says "net"
-    tax = kw.TAX_RE.search(folded)
+    tax = scan.first("tax")
     rate_only = bool(_RATE_ONLY_RE.match(folded)) or (
         line.rate is not None and bool(_TAX_CLASS_RE.match(line.label)) and len(line.amounts) > 1
     )
     if tax is not None or rate_only:
         if not_total is not None and line.rate is None:
             return Role.NOT_TOTAL  # "Sprzed. opod. PTU A", "Base imponible IVA"
-        if _near_start(total, folded) and kw.INCLUDED_RE.search(folded):
+        if _near_start(total) and scan.first("included"):
             return Role.TOTAL  # "Total incl. VAT", "Totaal incl. BTW"
-        summed = kw.SUM_RE.search(folded)
-        if summed is not None and tax is not None and summed.start() < tax.start():
+        summed = scan.first("sum")
+        if summed is not None and tax is not None and summed.start < tax.start:
             return Role.TAX_SUM
         return Role.TAX
     if not_total is not None:
         return Role.NOT_TOTAL
-    discount = kw.DISCOUNT_RE.search(folded)
+    discount = scan.first("discount")
     if discount is not None and line.amount < 0:
         return Role.DISCOUNT  # "Gutschein FM7X-22K9  -5,00": a voucher, though also a tender
-    change = kw.CHANGE_RE.search(folded)
-    tender = kw.TENDER_RE.search(folded)
-    if _near_start(total, folded):
-        if tender is not None and kw.GIVEN_RE.search(folded):
+    change = scan.first("change")
+    tender = scan.first("tender")
+    if total is not None and _near_start(total):
+        if tender is not None and scan.first("given"):
             return Role.TENDER  # "Betrag gegeben", "Total paid"
-        if change is not None and change.start() < total.start():  # type: ignore[union-attr]
+        if change is not None and change.start < total.start:
             return Role.CHANGE
         return Role.TOTAL
-    if _near_start(change, folded):
+    if _near_start(change):
         return Role.CHANGE
-    if _near_start(kw.TIP_RE.search(folded), folded):
+    if _near_start(scan.first("tip")):
         return Role.TIP
-    if _near_start(tender, folded):
+    if _near_start(tender):
         return Role.TENDER
     if discount is not None:
         return Role.DISCOUNT
     return _item(line)
 
 
-def _covers(outer: re.Match[str], inner: re.Match[str]) -> bool:
-    return outer.start() <= inner.start() and inner.end() <= outer.end() and outer != inner
+def _covers(outer: Span, inner: Span) -> bool:
+    return outer.start <= inner.start and inner.end <= outer.end and outer != inner
 
 
 def _quantity_line(line: Line) -> Role | None:

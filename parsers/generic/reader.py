@@ -427,9 +427,9 @@ def _customer(lines: list[Line], first_goods: int, problems: list[str]) -> Custo
 
 def _near_address(lines: list[Line], index: int) -> bool:
     for near in (index - 1, index + 1):
-        if 0 <= near < len(lines) and kw.ADDRESS_RE.search(fold(lines[near].text)):
+        if 0 <= near < len(lines) and kw.INDEX.scan(fold(lines[near].text)).first("address"):
             return True
-    return kw.ADDRESS_RE.search(fold(lines[index].text)) is not None
+    return kw.INDEX.scan(fold(lines[index].text)).first("address") is not None
 
 
 def _currency(

@@ -333,6 +333,11 @@ LOYALTY: Table = {
     "lt": ["lojalumo kortele", "kliento kortele", "kliento nr"],
     "lv": ["klienta karte", "lojalitates karte"],
     "et": ["kliendikaart", "kliendi number", "boonuskaart"],
+    # programmes printed by their own names
+    "any": ["clubcard", "nectar", "cumulus", "supercard", "payback", "deutschlandcard",
+            "air miles", "airmiles", "bonuskaart", "carte u", "club dia", "mi carrefour",
+            "fidaty", "s etukortti", "trumf", "plussa", "extracare", "advantage card",
+            "mycard", "my card", "perks"],
 }  # fmt: skip
 
 # A card word alone ("Karta: 5900 1111 2222") is a loyalty card when its number is printed

@@ -459,6 +459,18 @@ def _printed_code(text: str) -> str | None:
     return code_of(match.group(0)) if match is not None else None
 
 
+# "$" outside the US, told by the tax id or taxes the receipt prints
+_DOLLAR_COUNTRIES = (
+    ("abn", "AUD"),
+    ("rfc", "MXN"),
+    ("m\\.n", "MXN"),
+    ("cuit", "ARS"),
+    ("rut", "CLP"),
+    ("nit", "COP"),
+    ("ird", "NZD"),
+)
+
+
 def _regional(code: str, text: str) -> str:
     """Signs several currencies share: "kr" (SEK, NOK, DKK), "$" (USD, CAD)."""
     folded = fold(text)
@@ -467,6 +479,10 @@ def _regional(code: str, text: str) -> str:
             return "NOK"
         if re.search(r"(?<![^\W\d_])(?:i alt|dankort|byttepenge|at betale)(?![^\W\d_])", folded):
             return "DKK"
+    if code == "USD" and not re.search(r"(?<![^\W\d_])USD(?![^\W\d_])", text):
+        for word, country in _DOLLAR_COUNTRIES:
+            if re.search(rf"(?<![^\W\d_]){word}(?![^\W\d_])", folded):
+                return country
     if (
         code == "USD"
         and not re.search(r"(?<![^\W\d_])USD(?![^\W\d_])", text)

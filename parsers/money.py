@@ -19,7 +19,8 @@ MINOR_UNITS: dict[str, int] = {
 
 # Signs and codes as receipts print them, to ISO 4217. Letter signs are matched whole and in
 # any case ("eur", "Euro"); "kr" is read as SEK unless the receipt says otherwise (the generic
-# layout tells NOK and DKK apart by their words).
+# layout tells NOK and DKK apart by their words). Codes that are also words an item may be
+# called in capitals (PEN, MAD, SAR, COP, ALL) are left out.
 CURRENCY_SIGNS: dict[str, str] = {
     "€": "EUR", "EUR": "EUR", "EURO": "EUR", "EUROS": "EUR",
     "$": "USD", "US$": "USD", "USD": "USD",
@@ -34,10 +35,10 @@ CURRENCY_SIGNS: dict[str, str] = {
     "RSD": "RSD", "HRK": "HRK",
     "BRL": "BRL", "R$": "BRL", "CAD": "CAD", "C$": "CAD", "CA$": "CAD",
     "AUD": "AUD", "A$": "AUD", "AU$": "AUD", "NZD": "NZD", "NZ$": "NZD",
-    "MXN": "MXN", "MX$": "MXN", "ARS": "ARS", "CLP": "CLP", "COP": "COP", "PEN": "PEN",
+    "MXN": "MXN", "MX$": "MXN", "ARS": "ARS", "CLP": "CLP",
     "HKD": "HKD", "HK$": "HKD", "SGD": "SGD", "S$": "SGD", "CNY": "CNY", "RMB": "CNY",
     "元": "CNY", "KRW": "KRW", "₩": "KRW", "INR": "INR", "₹": "INR", "Rs.": "INR",
-    "ILS": "ILS", "₪": "ILS", "ZAR": "ZAR", "AED": "AED", "SAR": "SAR", "MAD": "MAD",
+    "ILS": "ILS", "₪": "ILS", "ZAR": "ZAR", "AED": "AED",
     "THB": "THB", "฿": "THB", "VND": "VND", "₫": "VND",
 }  # fmt: skip
 

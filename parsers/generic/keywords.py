@@ -5,7 +5,7 @@ written plainly (case and accents do not matter: ``parsers.generic.text.fold``);
 phrase also matches a dash, a dot or nothing. To teach the generic layout a language, add its
 phrases to every table; the tests read every language here.
 
-Languages: en es fr de it pt nl pl ca sv da no fi cs sk hu ro tr hr sl el lt lv et.
+Languages: en es fr de it pt nl pl ca sv da no fi cs sk hu ro tr hr sl el lt lv et ja zh.
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ TOTAL: Table = {
     "lt": ["is viso", "viso", "moketi", "suma", "bendra suma"],
     "lv": ["kopa", "summa", "kopa apmaksai", "apmaksai"],
     "et": ["kokku", "summa", "tasuda", "maksta"],
+    "ja": ["合計", "お会計", "ご請求額", "総合計"],
+    "zh": ["合计", "总计", "应付", "合計", "應付"],
 }  # fmt: skip
 
 SUBTOTAL: Table = {
@@ -76,6 +78,8 @@ SUBTOTAL: Table = {
     "lt": ["tarpine suma"],
     "lv": ["starpsumma"],
     "et": ["vahesumma"],
+    "ja": ["小計"],
+    "zh": ["小计", "小計"],
 }  # fmt: skip
 
 TAX: Table = {
@@ -104,6 +108,8 @@ TAX: Table = {
     "lt": ["pvm"],
     "lv": ["pvn"],
     "et": ["km", "kaibemaks"],
+    "ja": ["消費税", "内消費税", "外税", "内税", "消費税等"],
+    "zh": ["税", "税额", "稅"],
 }  # fmt: skip
 
 # Lines with an amount that is neither the total nor a tax: nets, bases, savings, balances,
@@ -191,6 +197,8 @@ CHANGE: Table = {
     "lt": ["graza"],
     "lv": ["atlikums", "izdots"],
     "et": ["tagasi", "tagastus"],
+    "ja": ["お釣り", "お釣", "釣銭", "おつり"],
+    "zh": ["找零", "找續"],
 }  # fmt: skip
 
 TIP: Table = {
@@ -242,6 +250,8 @@ TENDER: Table = {
     "any": ["visa", "visa debit", "mastercard", "master card", "maestro", "amex",
             "american express", "diners", "discover", "jcb", "union pay", "unionpay",
             "apple pay", "google pay", "paypal", "v pay", "vpay", "alipay", "wechat pay"],
+    "ja": ["お預り", "お預かり", "預り", "現金", "クレジット"],
+    "zh": ["现金", "現金", "实收", "付款"],
 }  # fmt: skip
 
 # Tender words that say "given", so "Betrag gegeben" or "Total paid" is a tender, not a total.
@@ -257,7 +267,7 @@ PAYMENT_CARDS: list[str] = [
     "visa", "mastercard", "master card", "maestro", "amex", "american express", "girocard",
     "ec", "ec karte", "credit", "debit", "credito", "debito", "kredit", "kreditkarte",
     "bancomat", "cb", "carte bancaire", "bank", "bankkort", "dankort", "pankkikortti",
-    "multibanco", "kortele", "pin", "diners", "discover", "jcb", "v pay", "vpay", "platnicza",
+    "multibanco", "mokejimo", "pin", "diners", "discover", "jcb", "v pay", "vpay", "platnicza",
     "platebni", "platobna", "bankkartya", "bancar", "banka", "placilna", "pangakaart",
     "maksajuma", "mokejimo", "contactless", "kontaktlos", "sans contact", "auth", "aid",
 ]  # fmt: skip
@@ -291,6 +301,8 @@ DISCOUNT: Table = {
     "lt": ["nuolaida"],
     "lv": ["atlaide"],
     "et": ["allahindlus", "soodustus"],
+    "ja": ["値引", "割引"],
+    "zh": ["折扣", "优惠"],
 }  # fmt: skip
 
 # Labels of a loyalty identifier on their own: the number after them is the customer.
@@ -338,6 +350,8 @@ LOYALTY: Table = {
             "air miles", "airmiles", "bonuskaart", "carte u", "club dia", "mi carrefour",
             "fidaty", "s etukortti", "trumf", "plussa", "extracare", "advantage card",
             "mycard", "my card", "perks"],
+    "ja": ["ポイントカード", "会員番号", "会員"],
+    "zh": ["会员", "会员卡", "會員"],
 }  # fmt: skip
 
 # A card word alone ("Karta: 5900 1111 2222") is a loyalty card when its number is printed

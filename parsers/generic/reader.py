@@ -44,8 +44,8 @@ _KIND_PRIORITY = ("copy", "report", "training", "void", "refund")  # copies neve
 _KIND = {kind.value: kind for kind in ReceiptKind}
 _CODES_RE = re.compile(
     r"(?<![^\W\d_])(?:EUR|EURO|EUROS|GBP|USD|CHF|PLN|SEK|NOK|DKK|ISK|CZK|HUF|RON|BGN|TRY|"
-    r"UAH|RUB|RSD|BRL|CAD|AUD|NZD|MXN|ARS|CLP|COP|PEN|HKD|SGD|CNY|JPY|KRW|INR|ILS|ZAR|AED|"
-    r"SAR|MAD|THB|VND)(?![^\W\d_])|[€£¥₺₽₴₪₹₩฿₫]|(?<![^\W\d_])(?:zł|Kč|Ft|lei|kr)(?![^\W\d_])"
+    r"UAH|RUB|RSD|BRL|CAD|AUD|NZD|MXN|ARS|CLP|HKD|SGD|CNY|JPY|KRW|INR|ILS|ZAR|AED|"
+    r"THB|VND)(?![^\W\d_])|[€£¥₺₽₴₪₹₩฿₫]|(?<![^\W\d_])(?:zł|Kč|Ft|lei|kr)(?![^\W\d_])"
 )
 
 
@@ -194,15 +194,19 @@ def _add(sums: _Sums, line: Line) -> None:
 
 
 def _later_total(lines: list[Line], chosen: int) -> int:
-    """ "Summe 12,50 / Rabatt -2,50 / Zu zahlen 10,00": the first was a subtotal."""
-    discounts = ZERO
+    """A total corrected below it: "Summe 12,50 / Rabatt -2,50 / Zu zahlen 10,00", or
+    "Total 14.04 / Tip 2.00 / Total with tip 16.04": the later line is the total, and the
+    first is set aside."""
+    between = ZERO
     for index in range(chosen + 1, len(lines)):
         line = lines[index]
         if line.role is Role.DISCOUNT:
-            discounts -= abs(line.amount)
-        elif line.role is Role.TOTAL and discounts != ZERO:
-            if _same(lines[chosen].amount + discounts, line.amount):
-                lines[chosen].role = Role.SUBTOTAL
+            between -= abs(line.amount)
+        elif line.role is Role.TIP:
+            between += line.amount
+        elif line.role is Role.TOTAL and between != ZERO:
+            if _same(lines[chosen].amount + between, line.amount):
+                lines[chosen].role = Role.NOT_TOTAL
                 return index
         elif line.role not in (Role.BLANK, Role.TEXT, Role.NOT_TOTAL, Role.MARKER):
             break

@@ -210,6 +210,14 @@ TIP: Table = {
     "tr": ["bahsis"], "hr": ["napojnica"], "sl": ["napitnina"], "el": ["φιλοδωρημα"],
 }  # fmt: skip
 
+# Cash rounding to the nearest 5 cents (NL, BE, FI, CH, DK...): part of what is paid.
+ROUNDING: list[str] = [
+    "rounding", "round off", "afronding", "afrondingsverschil", "arrondi", "arrondissement",
+    "rundung", "rundungsdifferenz", "avrundning", "afrunding", "avrunding", "oresavrunding",
+    "pyoristys", "zaokrouhleni", "zaokruhlenie", "arrotondamento", "redondeo", "arredondamento",
+    "kerekites", "rotunjire", "zaokraglenie", "yuvarlama",
+]  # fmt: skip
+
 # How it was paid. Payment schemes are also in PAYMENT_CARDS: a card line naming one is the
 # customer's bank card, never a loyalty card.
 TENDER: Table = {
@@ -469,6 +477,7 @@ INDEX = KeywordIndex(
         "included": _flat(INCLUDED),
         "change": _flat(CHANGE),
         "tip": _flat(TIP),
+        "rounding": ROUNDING,
         "tender": _flat(TENDER),
         "given": GIVEN,
         "payment_card": PAYMENT_CARDS,

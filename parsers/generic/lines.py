@@ -33,6 +33,7 @@ class Role(Enum):
     NOT_TOTAL = "not_total"  # nets, bases, savings, balances: set aside
     CHANGE = "change"
     TIP = "tip"
+    ROUNDING = "rounding"  # "Afronding -0,01": cash rounded to 5 cents, part of the total
     TENDER = "tender"
     MARKER = "marker"  # the receipt's kind: REFUND, COPY, Z REPORT...
     CUSTOMER = "customer"  # a customer line, read or not (see ``customer``)
@@ -172,6 +173,8 @@ def _role_of_amount_line(line: Line, folded: str) -> Role:
         return Role.CHANGE
     if _near_start(scan.first("tip")):
         return Role.TIP
+    if _near_start(scan.first("rounding")):
+        return Role.ROUNDING
     if _near_start(tender):
         return Role.TENDER
     if discount is not None:

@@ -22,6 +22,7 @@ from parsers.generic.customers import bare_identifier
 from parsers.generic.dates import read_when
 from parsers.generic.lines import Line, Role, classify
 from parsers.generic.text import fold
+from parsers.identifiers import normalise_identifier
 from parsers.money import code_of, tolerance
 from parsers.receipt import (
     CustomerKind,
@@ -38,7 +39,7 @@ from parsers.receipt import (
 ZERO = Decimal(0)
 # Roles that are goods when printed before the total.
 # Roles that are goods when printed before the total ("Pfand zurück -1,00" is an item there).
-_BOUGHT = frozenset({Role.ITEM, Role.QTY_LINE, Role.TENDER, Role.TOTAL, Role.CHANGE})
+_BOUGHT = frozenset({Role.ITEM, Role.QTY_LINE, Role.TENDER, Role.TOTAL, Role.CHANGE, Role.ROUNDING})
 _GOODS = _BOUGHT | {Role.DISCOUNT}
 _KIND_PRIORITY = ("copy", "report", "training", "void", "refund")  # copies never earn
 _KIND = {kind.value: kind for kind in ReceiptKind}
@@ -202,7 +203,7 @@ def _later_total(lines: list[Line], chosen: int) -> int:
         line = lines[index]
         if line.role is Role.DISCOUNT:
             between -= abs(line.amount)
-        elif line.role is Role.TIP:
+        elif line.role in (Role.TIP, Role.ROUNDING):
             between += line.amount
         elif line.role is Role.TOTAL and between != ZERO:
             if _same(lines[chosen].amount + between, line.amount):
@@ -251,6 +252,10 @@ def _read_money(receipt: Receipt, lines: list[Line], total_at: int) -> None:
         role = line.role
         if role is Role.TENDER:
             receipt.tenders.append(Tender(_method(line), line.amount))
+        elif role is Role.ROUNDING and not receipt.tenders:
+            # "TOTAAL 9,91 / Afronding -0,01 / Contant 9,90": the rounded sum is what is paid
+            receipt.items.append(_item(line))
+            receipt.total = (receipt.total or ZERO) + line.amount
         elif role is Role.CHANGE and receipt.change is None:
             receipt.change = line.amount
         elif role is Role.TAX:
@@ -397,7 +402,7 @@ def _store(lines: list[Line], first_goods: int) -> str | None:
 def _customer(lines: list[Line], first_goods: int, problems: list[str]) -> CustomerRef | None:
     """The first customer printed with a loyalty label; else a plain card number; else a
     phone labelled only "Tel." that is not the shop's own (in the header, or by its address)."""
-    header_phones = set()
+    header_phones = _numbers_in(lines[:first_goods])  # the shop's, labelled or not
     strong: list[CustomerRef] = []
     weak_cards: list[CustomerRef] = []
     weak_phones: list[CustomerRef] = []
@@ -427,6 +432,20 @@ def _customer(lines: list[Line], first_goods: int, problems: list[str]) -> Custo
     if chosen is None and unreadable:
         problems.append(f"a customer label with no readable number: {unreadable[0]!r}")
     return chosen
+
+
+_PHONE_LIKE_RE = re.compile(r"\+?\(?\d[\d ()./-]{4,}\d")
+
+
+def _numbers_in(lines: list[Line]) -> set[str]:
+    """Every phone-like number printed in ``lines``, as a phone is stored."""
+    found = set()
+    for line in lines:
+        for match in _PHONE_LIKE_RE.finditer(line.text):
+            value = normalise_identifier(match.group(0), CustomerKind.PHONE)
+            if len(value.lstrip("+")) >= 6:
+                found.add(value)
+    return found
 
 
 def _near_address(lines: list[Line], index: int) -> bool:

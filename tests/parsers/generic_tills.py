@@ -678,3 +678,37 @@ TILLS += [
         tenders=[("gotovina", "5.00")],
     ),
 ]
+
+# -- cash rounding, and the shop's number printed without a label ------------------------
+TILLS += [
+    Till(
+        "nl_cash_rounding",
+        [
+            "^WINKEL",
+            "Brood|2,46",
+            "Melk|7,45",
+            "!TOTAAL|9,91",
+            "Afronding|-0,01",
+            "Contant|10,00",
+            "Wisselgeld|0,10",
+        ],
+        total="9.90",
+        currency=None,
+        change="0.10",
+        tenders=[("contant", "10.00")],
+    ),
+    Till(
+        "us_unlabelled_shop_phone",
+        [
+            "^CORNER STORE",
+            "^(617) 555-0100",
+            "Bread|2.00",
+            "!TOTAL|2.00",
+            "Cash|2.00",
+            "Phone: (617) 555-0100",
+        ],
+        total="2.00",
+        currency=None,
+        tenders=[("cash", "2.00")],
+    ),
+]

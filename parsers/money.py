@@ -157,7 +157,7 @@ class Amount:
 # line.
 _NUMBER_IN_LINE_RE = re.compile(
     r"""
-    (?<![\d.,])(?<![^\W\d_xX])        # not the tail of a number or word ("x4,50" is fine)
+    (?<![\d.,])                       # not the tail of a number (a word's: see find_amounts)
     (?:\d{1,3}(?P<sep>[.,'\u2019 \u00a0])\d{3}(?:(?P=sep)\d{3})*(?:[.,]\d{2})?
       |\d+[.,]\d{2}
       |\d+)
@@ -300,6 +300,9 @@ def find_amounts(line: str) -> list[Amount]:
     floor = 0  # what the amount before took is not this one's
     for number in _numbers(line):
         start, end = number.span()
+        glued = start > 0 and line[start - 1].isalpha() and line[start - 1] not in "xX×"
+        if glued and _sign_ending_at(line, start) is None:
+            continue  # "B12345", "A7": a code; but "EUR12,50" and "x4,50" are amounts
         num = number.group(0)
         decimals = len(num) > 3 and num[-3] in ".,"
         if not decimals and not _sign_beside(line, start, end):

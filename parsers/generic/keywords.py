@@ -458,6 +458,14 @@ KIND_TRAINING: list[str] = [
     "ovningslage", "harjoitus", "treninkovy", "proba", "egitim", "vjezba", "not valid",
 ]  # fmt: skip
 
+# The other copy of a card slip: "COPIA CLIENTE" on a sale is the cardholder's slip, no reprint.
+SLIP_COPY: list[str] = [
+    "customer", "cliente", "client", "merchant", "comercio", "esercente", "commercant",
+    "cardholder", "titular", "titolare", "porteur", "kunde", "kundenbeleg", "handler",
+    "haendler", "karteninhaber", "klant", "klienta", "klient", "kunden", "kortholder",
+    "kortinnehavare", "asiakas", "for the customer", "voor de klant",
+]  # fmt: skip
+
 # Units between a quantity and its unit price: "0,850 kg x 5,99", "2 Stk x 1,19".
 UNITS = r"(?:kg|g|gr|l|lt|ml|cl|m|uds?|un|u|ud|pcs?|pc|pz|szt\.?|stk\.?|st\.?|ks|db|adet|x)"
 
@@ -492,6 +500,7 @@ INDEX = KeywordIndex(
         "kind_refund": KIND_REFUND,
         "kind_void": KIND_VOID,
         "kind_copy": KIND_COPY,
+        "slip_copy": SLIP_COPY,
         "kind_report": KIND_REPORT,
         "kind_training": KIND_TRAINING,
     }

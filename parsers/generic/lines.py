@@ -112,7 +112,10 @@ def _marker(folded: str) -> str | None:
     scan = kw.INDEX.scan(folded)
     if not scan.words or len(scan.words) > 4:
         return None
-    return next((kind for kind in kw.KINDS if scan.first(f"kind_{kind}")), None)
+    kind = next((kind for kind in kw.KINDS if scan.first(f"kind_{kind}")), None)
+    if kind == "copy" and scan.first("slip_copy"):
+        return None  # "COPIA CLIENTE", "MERCHANT COPY": a card slip's copy on a sale
+    return kind
 
 
 def _keyword_only(folded: str) -> Role | None:
@@ -141,8 +144,14 @@ def _role_of_amount_line(line: Line, folded: str) -> Role:
         return Role.SUBTOTAL
     total = scan.first("total")
     not_total = scan.first("not_total")
-    if not_total is not None and total is not None and _covers(total, not_total):
-        not_total = None  # "net à payer" is a total, though it says "net"
+    if (
+        not_total is not None
+        and total is not None
+        and (_covers(total, not_total) or total.start > not_total.start)
+    ):
+        # "net à payer" is a total, though it says "net"; and in "Items: 3  Total: 12,50" the
+        # word nearest the amount says what it is ("Total savings" is no total)
+        not_total = None
     tax = scan.first("tax")
     rate_only = bool(_RATE_ONLY_RE.match(folded)) or (
         line.rate is not None and bool(_TAX_CLASS_RE.match(line.label)) and len(line.amounts) > 1

@@ -712,3 +712,29 @@ TILLS += [
         tenders=[("cash", "2.00")],
     ),
 ]
+
+# -- a card slip's copy line on a sale, and the total beside a count ----------------------
+TILLS += [
+    Till(
+        "es_card_slip_copy",
+        [
+            "^CAFETERIA SOL",
+            "Cafe|1,50",
+            "Tostada|2,00",
+            "!TOTAL|3,50 €",
+            "TARJETA|3,50",
+            "VISA ************1234",
+            "COPIA PARA EL CLIENTE",
+        ],
+        total="3.50",
+        currency="EUR",
+        tenders=[("tarjeta", "3.50")],
+    ),
+    Till(
+        "en_count_beside_total",
+        ["^NEWSAGENT", "Paper|2.00", "Mints|0.80", "!Items: 2   Total:|2.80", "Cash|2.80"],
+        total="2.80",
+        currency=None,
+        tenders=[("cash", "2.80")],
+    ),
+]

@@ -161,3 +161,10 @@ def test_the_generic_layout_reads_every_fixture_as_its_own_layout_does(
             (i["name"], i["amount"]) for i in entry["items"]
         ]
         assert [t["amount"] for t in read["tenders"]] == [t["amount"] for t in entry["tenders"]]
+
+
+def test_a_card_slip_copy_line_is_no_reprint_but_a_copy_banner_is(generic: Layout) -> None:
+    assert _read(generic, _till("es_card_slip_copy")).kind.value == "sale"
+    till = _till("es_card_slip_copy")
+    banner = Till("es_copia", [till.lines[0], "** COPIA **", *till.lines[1:5]], "3.50", "EUR")
+    assert _read(generic, banner).kind.value == "copy"

@@ -1,6 +1,8 @@
 """Parsing benchmarks: run ``python bench/parse_bench.py`` from the repository root.
 
 Each section is a function returning result rows; ``main()`` prints them as one table.
+``python bench/parse_bench.py generic`` runs the generic layout's section only: the shop's own
+layout and the generic layout side by side (shop / generic) at 20, 60 and 200 lines.
 """
 
 from __future__ import annotations
@@ -136,11 +138,105 @@ def receipt_latency_section(runs: int = 500) -> list[Row]:
     return rows
 
 
-SECTIONS: list[Callable[[], list[Row]]] = [tokenizer_section, receipt_latency_section]
+def _timed(call: Callable[[], object], runs: int) -> tuple[float, float]:
+    """p50 and p99 of ``call`` in milliseconds."""
+    call()  # compile and warm the caches first
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        timings.append(time.perf_counter() - start)
+    timings.sort()
+    return timings[len(timings) // 2] * 1000, timings[int(len(timings) * 0.99)] * 1000
+
+
+def _shop_receipt(layout: str, lines: int) -> bytes:
+    """A receipt of about ``lines`` printed lines from a fixture till, read by its own layout
+    (the diner's check grows one line per item; the supermarket's two, from 32 lines)."""
+    from datetime import datetime
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    from parsers.document import build_documents
+    from parsers.escpos.tokenizer import tokenize
+
+    def printed(items: int) -> bytes:
+        if layout == "diner_us":
+            from fixtures.tills import diner_us as d
+
+            check = d.sale(
+                "4821",
+                datetime(2026, 11, 14, 19, 42, tzinfo=ZoneInfo("America/New_York")),
+                [d._item(f"Plate number {i}", 1 + i % 3, "7.25") for i in range(items)],
+                cash=Decimal("99999.00"),
+            )
+            return d.print_check(d.Check(check))
+        from fixtures.tills import supermarket as m
+
+        goods = [
+            (m.item(f"Artikel {i}", m.ean13(f"40000000{i:04d}"), "1.19", "1"), "AB"[i % 2])
+            for i in range(items)
+        ]
+        return m.print_bon(m.bon("1", m._at(14, 18, 0, 0), goods, cash=Decimal("99999.00")))
+
+    items = 1
+    while True:
+        data = printed(items)
+        if len(build_documents(tokenize(data))[0].lines) >= lines:
+            return data
+        items += 1
+
+
+def generic_section(runs: int = 300, sizes: tuple[int, ...] = (20, 60, 200)) -> list[Row]:
+    """The generic layout against a shop's own layout on the same receipt, as it grows:
+    bytes to Receipt (what the held cut waits for) and the layout's own part (text to
+    Receipt)."""
+    from parsers.layouts import Layout
+    from parsers.pipeline import read_receipts
+
+    rows: list[Row] = []
+    generic = Layout.load("generic")
+    for shop_name in ("diner_us", "supermarket"):
+        shop = Layout.load(shop_name)
+        for size in sizes:
+            if shop_name == "supermarket" and size < 32:
+                continue  # its header, sums and footer alone are 32 lines
+            data = _shop_receipt(shop_name, size)
+            (result,) = read_receipts(data, shop)
+            text = result.document.text()
+            lines = len(result.document.lines)
+            assert generic.parse_text(text).total == shop.parse_text(text).total
+            figures = []
+            for layout in (shop, generic):
+                read = _timed(lambda lay=layout, d=data: read_receipts(d, lay), runs)
+                parse = _timed(lambda lay=layout, t=text: lay.parse_text(t), runs)
+                figures.append((read, parse))
+            (shop_read, shop_parse), (gen_read, gen_parse) = figures
+            rows.append(
+                (
+                    f"generic vs {shop_name}: {lines} lines",
+                    f"read p50 {shop_read[0]:.2f} / {gen_read[0]:.2f} ms  "
+                    f"p99 {shop_read[1]:.2f} / {gen_read[1]:.2f} ms  "
+                    f"x{gen_read[0] / shop_read[0]:.2f}",
+                    f"parse p50 {shop_parse[0]:.2f} / {gen_parse[0]:.2f} ms  "
+                    f"p99 {shop_parse[1]:.2f} / {gen_parse[1]:.2f} ms  "
+                    f"x{gen_parse[0] / shop_parse[0]:.2f}  ({runs} runs)",
+                )
+            )
+    return rows
+
+
+SECTIONS: list[Callable[[], list[Row]]] = [
+    tokenizer_section,
+    receipt_latency_section,
+    generic_section,
+]
 
 
 def main() -> None:
-    rows = [row for section in SECTIONS for row in section()]
+    # "python bench/parse_bench.py generic" runs only the sections whose name holds "generic"
+    chosen = [s for s in SECTIONS if not sys.argv[1:] or any(a in s.__name__ for a in sys.argv[1:])]
+    rows = [row for section in chosen for row in section()]
     widths = [max(len(row[k]) for row in rows) for k in range(3)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))

@@ -32,7 +32,7 @@ from parsers.transform import to_receipt
 
 GRAMMAR_DIR = Path(__file__).resolve().parent / "grammars"
 DATE_ORDERS = ("DMY", "MDY", "YMD", "AUTO")
-PARSERS = ("lalr", "earley")
+PARSERS = ("lalr", "earley", "generic")
 _META_RE = re.compile(r"^//@\s*([A-Za-z_]+)\s*:\s*(.*?)\s*$")
 
 
@@ -124,6 +124,33 @@ class Layout:
         return f"/{value}/{''.join(pattern.flags)}"
 
 
+class GenericLayout(Layout):
+    """``//@ parser: generic``: the built-in line-by-line reader (``parsers.generic``), with
+    the file's metadata; it has no grammar, so no parse tree, and it reads any text."""
+
+    def __init__(self, name: str, path: Path, meta: LayoutMeta) -> None:
+        self.name = name
+        self.path = path
+        self.meta = meta
+
+    def __repr__(self) -> str:
+        return f"Layout({self.name!r}, parser='generic')"
+
+    def parse_tree(self, text: str) -> Tree[Token]:
+        raise ReceiptParseError(
+            f"layout {self.name}: the generic layout reads line by line; it has no parse tree",
+            self.name,
+        )
+
+    def parse_text(self, text: str) -> Receipt:
+        from parsers.generic import read_receipt
+
+        return read_receipt(text, self.name, self.meta)
+
+    def terminal_pattern(self, name: str) -> str:
+        return "?"
+
+
 def resolve_layout(name_or_path: str | Path) -> Path:
     """The grammar file of a shipped layout name or a path; ``UnknownLayoutError`` if none."""
     text = str(name_or_path)
@@ -164,7 +191,7 @@ def read_meta(source: str, filename: str = "<grammar>") -> LayoutMeta:
         elif key == "date_order" and value.upper() not in DATE_ORDERS:
             raise GrammarError(f"{filename}:{number}: date_order must be DMY, MDY, YMD or auto")
         elif key == "parser" and value.lower() not in PARSERS:
-            raise GrammarError(f"{filename}:{number}: parser must be lalr or earley")
+            raise GrammarError(f"{filename}:{number}: parser must be lalr, earley or generic")
         elif key == "currency" and not re.fullmatch(r"[A-Za-z]{3}", value):
             raise GrammarError(f"{filename}:{number}: currency must be an ISO code such as EUR")
     return LayoutMeta(
@@ -183,6 +210,8 @@ def _compile(path: Path) -> Layout:
     except (OSError, UnicodeDecodeError) as exc:
         raise GrammarError(f"{filename}: cannot read the grammar: {exc}") from None
     meta = read_meta(source, filename)
+    if meta.parser == "generic":
+        return GenericLayout(path.stem, path, meta)
     options: dict[str, object] = {"parser": meta.parser, "strict": True}
     if meta.parser == "lalr":
         options["lexer"] = "contextual"

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from lark import Token, Tree
 
+from parsers.identifiers import normalise_identifier
 from parsers.money import MoneyError, currency_of, parse_money, parse_quantity
 from parsers.receipt import (
     CustomerKind,
@@ -184,7 +185,7 @@ def to_receipt(tree: Tree[Token], layout: Layout, text: str) -> Receipt:
         elif name in RECEIPT_VALUES:
             values.setdefault(name, fact)
         elif name in CUSTOMER_VALUES and receipt.customer is None:
-            value = re.sub(r"[\s-]", "", fact.value)
+            value = normalise_identifier(fact.value, CUSTOMER_VALUES[name])
             if value:
                 receipt.customer = CustomerRef(CUSTOMER_VALUES[name], value)
         elif name == "item":

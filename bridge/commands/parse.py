@@ -7,9 +7,10 @@ A file that is not an ESC/POS capture (text with no ESC/POS command and no cut, 
 README) is refused, not read as a sale.
 
 Exit status: 0 when every receipt of every file was read, 1 when one was not (its error, which
-says where to look, goes to standard error prefixed by the file name) or a file is not a
-capture or took too long, 2 for a file that cannot be read or a layout that does not exist or
-does not compile.
+says where to look, goes to standard error prefixed by the file name), was read with problems
+(no total, sums that disagree, a customer label with no number: it would earn nothing), or a
+file is not a capture or took too long, 2 for a file that cannot be read or a layout that does
+not exist or does not compile.
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ def _run(args: argparse.Namespace, reader: Reader) -> int:
                 dumped.append(result.receipt.to_dict())
             else:
                 print(render_table(where, result))
+            if result.receipt.problems:  # shown, but not read well enough to earn points
+                status = 1
+                print(f"{where}: not read: {'; '.join(result.receipt.problems)}", file=sys.stderr)
     if args.json:
         print(json_safe(json.dumps(dumped, indent=2, ensure_ascii=False)))
     return status

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import secrets
 
+from parsers.identifiers import normalise_identifier
 from parsers.receipt import CustomerKind
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -127,7 +128,7 @@ _NAMES = {
 
 
 def read_customer(typed: str) -> tuple[CustomerKind | None, str]:
-    """The kind (None when not said) and the normalised value (spaces and dashes removed, as
+    """The kind (None when not said) and the normalised value (``normalise_identifier``, as
     receipts store them) of the customer typed for a claim. Raises ``InvalidCustomer``."""
     prefix, colon, rest = typed.partition(":")
     kinds = {kind.value: kind for kind in CustomerKind}
@@ -140,7 +141,8 @@ def read_customer(typed: str) -> tuple[CustomerKind | None, str]:
                 "loyalty_id:..., or just the number"
             )
         typed = rest
-    value = "".join(typed.split()).replace("-", "")
+    # the phone rule drops what is not a digit: check what was typed, keep a phone's "+"
+    value = normalise_identifier(typed, kind if kind is CustomerKind.LOYALTY_ID else None)
     what = _NAMES[kind]
     if not value:
         raise InvalidCustomer(f"no {what} given: write the customer's {what} after the code")

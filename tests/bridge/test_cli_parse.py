@@ -117,3 +117,21 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exited.value.code == 0
     assert capsys.readouterr().out.startswith("tillbridge 0.")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("KIOSK\nNewspaper  2.50\nGum  1.20\n", "no total"),
+        ("KIOSK\nNewspaper  2.50\nTOTAL  4.70\n", "total 4.70"),
+        ("KIOSK\nGum  1.20\nTOTAL  1.20\nMember #:\n", "customer label"),
+    ],
+)
+def test_a_receipt_read_with_problems_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, problem: str
+) -> None:
+    path = capture(tmp_path, text)
+    assert main(["parse", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "KIOSK" in captured.out  # still shown
+    assert f"{path}: not read: " in captured.err and problem in captured.err

@@ -58,6 +58,7 @@ class VirtualPrinterProtocol(Protocol):
         self.factory = factory
         self.engine = factory.engine_for_connection()
         self.peak_queued = 0  # the most bytes waiting in the receive buffer after a read
+        self.received = 0  # bytes read from this connection
         self.lost: defer.Deferred[None] = defer.Deferred()
         self._connected = False
         self._sender_done = False  # the sender half-closed or went away
@@ -71,6 +72,11 @@ class VirtualPrinterProtocol(Protocol):
     def sender_done(self) -> bool:
         return self._sender_done
 
+    @property
+    def paused(self) -> bool:
+        """Whether the printer has stopped reading this connection (its buffer is full)."""
+        return self._paused
+
     # -- Twisted callbacks -------------------------------------------------------------------
 
     def connectionMade(self) -> None:
@@ -82,6 +88,7 @@ class VirtualPrinterProtocol(Protocol):
         self.engine.attach(self)
 
     def dataReceived(self, data: bytes) -> None:
+        self.received += len(data)
         self.factory.received += len(data)
         if self.factory.stream is not None:
             self.factory.stream += data

@@ -111,7 +111,7 @@ class VirtualPrinterProtocol(Protocol):
         if not self.lost.called:
             self.lost.callback(None)
 
-    # -- what the engine asks ----------------------------------------------------------------
+    # -- its engine (shared with the other connections of a shared printer) --------------------
 
     def print_now(self) -> None:
         self.engine.print_now()
@@ -122,6 +122,8 @@ class VirtualPrinterProtocol(Protocol):
 
     def conditions_changed(self) -> None:
         self.engine.conditions_changed()
+
+    # -- what the engine asks ----------------------------------------------------------------
 
     def reply(self, data: bytes) -> None:
         if self._connected:

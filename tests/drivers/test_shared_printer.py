@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import pytest_twisted
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.internet import defer, reactor, task, threads
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.interfaces import IHalfCloseableProtocol, IListeningPort
@@ -20,6 +22,8 @@ from zope.interface import implementer
 
 from drivers.virtual_printer import (
     Conditions,
+    PrintedReceipt,
+    PrintEngine,
     PrinterModel,
     VirtualPrinterFactory,
     VirtualPrinterProtocol,
@@ -375,3 +379,103 @@ def test_protocols_share_the_engine_only_when_shared(shared: bool) -> None:
     factory = VirtualPrinterFactory(None, (), shared=shared)
     one, two = VirtualPrinterProtocol(factory), VirtualPrinterProtocol(factory)
     assert (one.engine is two.engine) is shared
+
+
+# --- the engine without sockets: any arrival order, any speed ------------------------------
+
+
+class FakeSender:
+    def __init__(self) -> None:
+        self.replies: list[bytes] = []
+        self.done = False
+        self.closed_with_owed: int | None = None
+        self.engine: PrintEngine | None = None
+
+    @property
+    def sender_done(self) -> bool:
+        return self.done
+
+    def reply(self, data: bytes) -> None:
+        self.replies.append(data)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def printed_all(self) -> None:
+        assert self.engine is not None and self.closed_with_owed is None
+        self.closed_with_owed = self.engine.owed(self)
+
+
+class FakeHost:
+    def __init__(self, bytes_per_second: float | None) -> None:
+        self.reactor = task.Clock()
+        self.bytes_per_second = bytes_per_second
+        self.receive_buffer = 1 << 20
+        self.receipts: list[PrintedReceipt] = []
+
+    def record(self, receipt: PrintedReceipt) -> None:
+        self.receipts.append(receipt)
+
+
+_PIECES = st.sampled_from(
+    [
+        b"Tea 1.20\n",
+        CUT,
+        GS_R1,
+        eot(1),
+        eot(4),
+        GS + b"I\x43",
+        ESC + b"*\x00\x02\x00\x10\x04",
+        DLE,
+        b"\x04\x02",
+        GS,
+        b"r\x01",
+    ]
+)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 1), _PIECES), max_size=16),
+    st.one_of(st.none(), st.floats(50, 2000)),
+    st.lists(st.floats(0, 0.05), min_size=1, max_size=5),
+)
+def test_the_engine_prints_the_arrival_stream_and_routes_each_reply_to_its_sender(
+    arrivals: list[tuple[int, bytes]], speed: float | None, pauses: list[float]
+) -> None:
+    # What a printer does: one stream in arrival order; each reply belongs to the sender whose
+    # bytes completed the request (printed as they came: an infinitely fast printer).
+    reference = PrinterModel()
+    expected: list[list[bytes]] = [[], []]
+    receipts: list[PrintedReceipt] = []
+    for who, data in arrivals:
+        out = reference.feed(data)
+        expected[who] += out.replies
+        receipts += out.receipts
+    receipts += reference.end_job().receipts
+
+    host = FakeHost(speed)
+    engine = PrintEngine(PrinterModel(), host)
+    senders = [FakeSender(), FakeSender()]
+    for sender in senders:
+        sender.engine = engine
+        engine.attach(sender)
+    for step, (who, data) in enumerate(arrivals):
+        engine.receive(senders[who], data)
+        host.reactor.advance(pauses[step % len(pauses)])
+    for sender in senders:
+        sender.done = True
+    engine.print_now()
+    for _ in range(10_000):
+        if not host.reactor.getDelayedCalls():
+            break
+        host.reactor.advance(0.02)
+    assert engine.queued == 0
+    # A slow engine answers real time before the in-order replies still waiting: per sender,
+    # each kind keeps its order.
+    for sender, wanted in zip(senders, expected, strict=True):
+        assert sorted(sender.replies) == sorted(wanted)
+        assert sender.closed_with_owed == 0
+    assert [(r.raw, r.document) for r in host.receipts] == [(r.raw, r.document) for r in receipts]

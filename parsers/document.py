@@ -255,6 +255,18 @@ class DocumentBuilder:
         self._reset_settings()
         return done
 
+    def end_job(self) -> list[Document]:
+        """A job ended without a cut: the document in progress, if it printed anything.
+
+        Unlike ``close``, the settings (alignment, line spacing, barcode and symbol settings)
+        stay: the next job goes to the same printer, which forgets nothing between jobs.
+        """
+        done: list[Document] = []
+        self._end_line()
+        self._end_document(cut=False, done=done)
+        self._payload = None
+        return done
+
     # -- events -----------------------------------------------------------------------------
 
     def _event(self, event: Event, done: list[Document]) -> None:

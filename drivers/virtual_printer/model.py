@@ -12,6 +12,12 @@ A real ESC/POS printer handles what it receives in two places, and so does this 
 An offline printer (paper out, cover open) stops printing but still answers real time. The
 caller decides how fast the engine runs: ``feed`` prints everything at once, the Twisted shell
 calls ``print_pending`` at the configured speed.
+
+The model is one printer, not one connection: it keeps no record of who sent which bytes.
+When several senders share it (the shell's shared mode), the caller feeds their bytes in
+arrival order and routes the replies (``drivers.virtual_printer.engine``). A job that ends
+without a cut is ended with ``end_job``, which keeps the printer's state for the next one;
+``close`` is the end of the printer itself.
 """
 
 from __future__ import annotations
@@ -61,10 +67,11 @@ class Output:
 
 
 class PrinterModel:
-    """One connection's printer: reception, receive buffer and print engine.
+    """One printer: reception, receive buffer, printer state and print engine.
 
-    ``conditions`` may be shared between models (one physical printer serving several
-    connections); after changing it, call ``conditions_changed`` on each model.
+    ``conditions`` may be shared between models (the shell's per-connection mode: one
+    physical printer with a model per connection); after changing it, call
+    ``conditions_changed`` on each model.
     """
 
     def __init__(
@@ -93,6 +100,11 @@ class PrinterModel:
     @property
     def ready(self) -> bool:
         return not self.conditions.is_offline
+
+    @property
+    def asb(self) -> int:
+        """The ``GS a n`` in force (0: automatic status back off)."""
+        return self._asb
 
     # -- reception ---------------------------------------------------------------------------
 
@@ -143,6 +155,21 @@ class PrinterModel:
         """Receive ``data`` and print all that can be printed (an infinitely fast printer)."""
         out = Output(replies=self.receive(data))
         out.extend(self.print_pending())
+        return out
+
+    def end_job(self) -> Output:
+        """The senders are gone and what they sent is printed: end the receipt in progress.
+
+        A receipt that did not end in a cut is kept if it printed anything; bytes after the
+        last receipt that printed nothing (a status request after the cut) belong to no
+        receipt. Unlike ``close``, the printer goes on as a printer does between jobs: its
+        state (code page, styles, ASB) stays, and so does an unfinished command, which the
+        next bytes complete, and so does what is still queued (an offline printer).
+        """
+        out = Output()
+        for document in self._builder.end_job():
+            out.receipts.append(PrintedReceipt(bytes(self._raw), document))
+        self._raw.clear()
         return out
 
     def close(self) -> Output:

@@ -1,14 +1,22 @@
 """The virtual printer on the wire: a Twisted factory serving TCP or a pseudo-terminal.
 
-Each connection gets its own ``PrinterModel`` (its own receive buffer and printer state); the
-conditions (paper, cover...) belong to the one physical printer, the factory. Every receipt is
-kept in memory (``factory.receipts``) and, given a folder, saved there as ``NNNN.bin`` (the raw
-bytes) plus the renderings asked for (``NNNN.txt``, ``.html``, ``.png``), numbered after the
-files already there.
+The factory is one printer. By default (``shared=True``) all its connections feed one
+``PrinterModel`` through one ``PrintEngine``: one receive buffer, in arrival order, one printer
+state (code page, styles) kept from job to job, one paper, as on a network printer, so a
+receipt interleaved from two connections prints interleaved. Replies go to the connection
+that asked (``drivers.virtual_printer.engine``). ``shared=False`` gives each connection a
+model and engine of its own, closed with it (only the conditions are shared): a printer that
+cannot show what two senders at once do to each other.
+
+The conditions (paper, cover...) belong to the factory. Every receipt is kept in memory
+(``factory.receipts``) and, given a folder, saved there as ``NNNN.bin`` (the raw bytes) plus
+the renderings asked for (``NNNN.txt``, ``.html``, ``.png``), numbered after the files
+already there.
 
 A slow printer (``bytes_per_second``) prints its receive buffer at that speed and stops reading
-its transport while the buffer is full, so the sender's socket (or the pty) fills and the
-sender blocks: backpressure, with the printer's memory bounded by the buffer plus one read.
+its transports while the buffer is full, so the senders' sockets (or the pty) fill and the
+senders block: backpressure, with the printer's memory bounded by the buffer plus one read
+per connection.
 """
 
 from __future__ import annotations
@@ -31,61 +39,67 @@ from zope.interface import implementer
 
 from drivers.device_file import DeviceTransport
 from drivers.render.paper import Paper
-from drivers.virtual_printer.model import Output, PrintedReceipt, PrinterModel
+from drivers.virtual_printer.engine import PrintEngine
+from drivers.virtual_printer.model import PrintedReceipt, PrinterModel
 from drivers.virtual_printer.status import Conditions, Identity, change
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("text", "html", "png")
 RECEIVE_BUFFER = 4096  # a TM-T88's receive buffer holds 4 KB (or 45 bytes, by DIP switch)
-TICK = 0.02  # seconds between two steps of a slow print engine
 _NUMBERED = re.compile(r"(\d{4,})\.bin")
 
 
 @implementer(IHalfCloseableProtocol)
 class VirtualPrinterProtocol(Protocol):
-    """One connection to the virtual printer."""
+    """One connection to the virtual printer: it feeds the factory's print engine (shared
+    mode) or an engine of its own (per-connection mode)."""
 
     def __init__(self, factory: VirtualPrinterFactory) -> None:
         self.factory = factory
-        self.model = PrinterModel(
-            factory.conditions, factory.identity, reset_ends_document=factory.reset_ends_document
-        )
-        self.peak_queued = 0  # the most bytes ever waiting in the receive buffer
+        self.engine = factory.engine_for_connection()
+        self.peak_queued = 0  # the most bytes waiting in the receive buffer after a read
+        self.received = 0  # bytes read from this connection
         self.lost: defer.Deferred[None] = defer.Deferred()
         self._connected = False
         self._sender_done = False  # the sender half-closed or went away
         self._paused = False
-        self._pump: Any = None  # the delayed call of a slow print engine's next step
-        self._credit = 0.0  # bytes a slow engine may print now
-        self._last = 0.0
-        self._busy = False  # inside print_now
-        self._again = False  # print_now was asked for again meanwhile
+
+    @property
+    def model(self) -> PrinterModel:
+        return self.engine.model
+
+    @property
+    def sender_done(self) -> bool:
+        return self._sender_done
+
+    @property
+    def paused(self) -> bool:
+        """Whether the printer has stopped reading this connection (its buffer is full)."""
+        return self._paused
 
     # -- Twisted callbacks -------------------------------------------------------------------
 
     def connectionMade(self) -> None:
         self._connected = True
-        self._last = self.factory.reactor.seconds()
         self.factory.connections.append(self)
         set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
         if set_no_delay is not None:
             set_no_delay(True)  # status replies are a byte or four: send them at once
+        self.engine.attach(self)
 
     def dataReceived(self, data: bytes) -> None:
+        self.received += len(data)
         self.factory.received += len(data)
         if self.factory.stream is not None:
             self.factory.stream += data
-        for reply in self.model.receive(data):
-            self._write(reply)
-        self.peak_queued = max(self.peak_queued, self.model.queued)
-        self.print_now()
+        self.peak_queued = max(self.peak_queued, self.engine.receive(self, data))
 
     def readConnectionLost(self) -> None:
         # The sender is done but may still wait for the reply to its last GS r: print the rest,
         # answer it, then close (as a network printer does).
         self._sender_done = True
-        self.print_now()
+        self.engine.print_now()
 
     def writeConnectionLost(self) -> None:
         self._connected = False
@@ -94,88 +108,45 @@ class VirtualPrinterProtocol(Protocol):
         # Like a real printer, keep printing what is in the buffer; replies go nowhere.
         self._connected = False
         self._sender_done = True
-        self.print_now()
+        self.engine.print_now()
         if not self.lost.called:
             self.lost.callback(None)
 
-    # -- the print engine --------------------------------------------------------------------
+    # -- its engine (shared with the other connections of a shared printer) --------------------
 
     def print_now(self) -> None:
-        """Print what the speed allows, schedule the next step, pause or resume reading."""
-        # Receipts go to callbacks and waiters that may change the conditions or the speed,
-        # which calls back here: run again after the current step rather than inside it.
-        if self._busy:
-            self._again = True
-            return
-        self._busy = self._again = True
-        try:
-            while self._again and not self.model.closed:
-                self._again = False
-                self._step()
-        finally:
-            self._busy = False
-
-    def _step(self) -> None:
-        if self._pump is not None and self._pump.active():
-            self._pump.cancel()
-        self._pump = None
-        rate = self.factory.bytes_per_second
-        before = self.model.queued
-        if rate is None:
-            output = self.model.print_pending()
-        else:
-            now = self.factory.reactor.seconds()
-            # An idle printer does not save up speed: at most one step's worth of credit.
-            self._credit = min(self._credit + (now - self._last) * rate, max(1.0, rate * TICK))
-            self._last = now
-            output = self.model.print_pending(int(self._credit))
-            self._credit -= before - self.model.queued
-        self._deliver(output)
-        if rate is not None and self.model.queued and self.model.ready:
-            self._pump = self.factory.reactor.callLater(TICK, self.print_now)
-        self._flow()
-        if self._sender_done and not self.model.queued:
-            self._finish()
+        self.engine.print_now()
 
     def stop(self) -> None:
         """Stop the print engine's clock (the end of a test): nothing more gets printed."""
-        if self._pump is not None and self._pump.active():
-            self._pump.cancel()
-        self._pump = None
+        self.engine.stop()
 
-    def _flow(self) -> None:
-        if not self._connected or self._sender_done:
-            return
-        if not self._paused and self.model.queued >= self.factory.receive_buffer:
+    def conditions_changed(self) -> None:
+        self.engine.conditions_changed()
+
+    # -- what the engine asks ----------------------------------------------------------------
+
+    def reply(self, data: bytes) -> None:
+        if self._connected:
+            self.transport.write(data)
+
+    def pause_reading(self) -> None:
+        if self._connected and not self._sender_done and not self._paused:
             self._paused = True
             self.transport.pauseProducing()
-        elif self._paused and self.model.queued <= self.factory.receive_buffer // 2:
-            self._paused = False
-            self.transport.resumeProducing()
 
-    def _finish(self) -> None:
-        self.stop()
-        self._deliver(self.model.close())
+    def resume_reading(self) -> None:
+        if self._paused:
+            self._paused = False
+            if self._connected and not self._sender_done:
+                self.transport.resumeProducing()
+
+    def printed_all(self) -> None:
+        """Every byte this connection sent has printed and its sender is done: close."""
         if self in self.factory.connections:
             self.factory.connections.remove(self)
         if self._connected:
             self.transport.loseConnection()
-
-    def conditions_changed(self) -> None:
-        for reply in self.model.conditions_changed():
-            self._write(reply)
-        self.print_now()
-
-    def _deliver(self, output: Output) -> None:
-        # Receipts first: when a till gets the reply to its GS r, the receipt is on file.
-        for receipt in output.receipts:
-            self.factory.record(receipt)
-        for reply in output.replies:
-            self._write(reply)
-
-    def _write(self, reply: bytes) -> None:
-        if self._connected:
-            self.transport.write(reply)
 
 
 class VirtualPrinterFactory(Factory):
@@ -185,8 +156,10 @@ class VirtualPrinterFactory(Factory):
     ``bytes_per_second``: print speed, ``None`` for instant. ``receive_buffer``: bytes waiting
     to be printed before the printer stops reading. ``on_receipt`` is called with each
     receipt once it is recorded (and saved). ``keep_stream``: keep every byte received in
-    ``stream``. ``paper`` and ``language`` (the till's): how the pictures are drawn (the PNG's
-    width and grid, the HTML page's width and ``lang``).
+    ``stream``. ``shared``: one receive buffer, printer state and print engine for all
+    connections, as on a real printer (the default); ``False``: one per connection.
+    ``paper`` and ``language`` (the till's): how the pictures are drawn (the PNG's width and
+    grid, the HTML page's width and ``lang``).
     """
 
     protocol = VirtualPrinterProtocol
@@ -203,6 +176,7 @@ class VirtualPrinterFactory(Factory):
         reset_ends_document: bool = False,
         on_receipt: Callable[[PrintedReceipt], object] | None = None,
         keep_stream: bool = False,
+        shared: bool = True,
         reactor: Any = None,
         paper: Paper | None = None,
         language: str | None = None,
@@ -231,7 +205,9 @@ class VirtualPrinterFactory(Factory):
         # With keep_stream, every byte received, all connections in arrival order (unbounded:
         # for the demo and tests, which compare it with what the till sent).
         self.stream: bytearray | None = bytearray() if keep_stream else None
-        self.connections: list[VirtualPrinterProtocol] = []
+        self.connections: list[VirtualPrinterProtocol] = []  # open, or owed printing
+        self.shared = shared
+        self._engine = PrintEngine(self._new_model(), self) if shared else None
         self._waiting: list[tuple[int, defer.Deferred[list[PrintedReceipt]]]] = []
         self._next_number = 1
         if folder is not None:
@@ -243,6 +219,33 @@ class VirtualPrinterFactory(Factory):
         protocol = VirtualPrinterProtocol(self)
         protocol.factory = self
         return protocol
+
+    def _new_model(self) -> PrinterModel:
+        return PrinterModel(
+            self.conditions, self.identity, reset_ends_document=self.reset_ends_document
+        )
+
+    def engine_for_connection(self) -> PrintEngine:
+        """The engine a new connection feeds: the printer's, or (not shared) its own."""
+        if self._engine is not None:
+            return self._engine
+        return PrintEngine(self._new_model(), self, closes_model=True)
+
+    @property
+    def engines(self) -> list[PrintEngine]:
+        if self._engine is not None:
+            return [self._engine]
+        return [connection.engine for connection in self.connections]
+
+    @property
+    def model(self) -> PrinterModel | None:
+        """The one printer model of a shared printer (``None`` per connection)."""
+        return self._engine.model if self._engine is not None else None
+
+    @property
+    def peak_queued(self) -> int:
+        """The most bytes ever waiting in a receive buffer (the current engines')."""
+        return max((engine.peak_queued for engine in self.engines), default=0)
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -281,20 +284,20 @@ class VirtualPrinterFactory(Factory):
         """Change the printer's conditions (``paper_out=True``...): ASB reports go out and
         printing held while offline resumes."""
         change(self.conditions, **changes)
-        for connection in list(self.connections):
-            connection.conditions_changed()
+        for engine in self.engines:
+            engine.conditions_changed()
 
     def set_speed(self, bytes_per_second: float | None) -> None:
         if bytes_per_second is not None and bytes_per_second <= 0:
             raise ValueError("bytes_per_second must be positive (or None for instant)")
         self.bytes_per_second = bytes_per_second
-        for connection in list(self.connections):
-            connection.print_now()
+        for engine in self.engines:
+            engine.print_now()
 
     def stop(self) -> None:
         """Stop every print engine's clock (test teardown)."""
-        for connection in self.connections:
-            connection.stop()
+        for engine in self.engines:
+            engine.stop()
 
     # -- receipts ----------------------------------------------------------------------------
 

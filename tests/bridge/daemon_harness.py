@@ -397,7 +397,11 @@ async def start_rig(
     for spec in tills:
         printer_side = spec.printer
         if printer_side is None:
-            printer = VirtualPrinterFactory(None, (), keep_stream=True, reactor=reactor)
+            # Shared: one receive buffer and paper for all the link's connections, as on a
+            # real printer, so bytes of two connections at once would show interleaved.
+            printer = VirtualPrinterFactory(
+                None, (), keep_stream=True, shared=True, reactor=reactor
+            )
             port = printer.listen_tcp(reactor)
             closers.append(port.stopListening)
             rig_printers[spec.name] = printer

@@ -12,7 +12,9 @@ both go through ``normalise_identifier``:
 - a loyalty id (an account name a shop's own layout reads): spaces and dashes removed, the
   rest kept as printed (``ab.12_x``), as the CLI always stored it.
 
-Changing this changes stored customers: ``docs/grammars.md`` documents it for admins.
+Changing this changes stored customers: ``docs/grammars.md`` documents it for admins, and a
+database migration must bring the customers stored before into the new form (as
+``0005_identifiers`` did when this function replaced "spaces and dashes removed").
 """
 
 from __future__ import annotations

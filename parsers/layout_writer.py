@@ -37,6 +37,10 @@ VALUE_LINES = (
     "customer_card",
     "customer_phone",
     "customer_id",
+    "date",
+    "time",
+    "number",
+    "till",
 )
 
 MONEY_FIELDS = frozenset({"amount", "unit_price", "total", "subtotal", "change", "tip", "base"})
@@ -138,6 +142,10 @@ class _Patterns:
         self.money = _common_regex("MONEY")
         self.digits = _common_regex("DIGITS")
         self.percent = _common_regex("PERCENT")
+        self.date = _common_regex("DATE")
+        self.time = _common_regex("TIME")
+        self.code = _common_regex("CODE")
+        self.int = _common_regex("INT")
 
     def field(self, name: str) -> tuple[str, str]:
         """(Lark expression, Python regex) of a field's text."""
@@ -147,6 +155,14 @@ class _Patterns:
             return "DIGITS", self.digits
         if name == "rate":
             return "PERCENT", self.percent
+        if name == "date":
+            return "DATE", self.date
+        if name == "time":
+            return "TIME", self.time
+        if name == "number":
+            return "CODE", self.code
+        if name == "till":
+            return "INT", self.int
         if name == "qty":
             return "NUMBER", _NUMBER
         return "WORDS", _WORDS
@@ -190,6 +206,7 @@ class _Patterns:
 
 # A discount's amount is printed negative ("-0,79", "0,79-", "(0.79)"): what tells it from an item.
 _NEGATIVE = r"(?=[^\n]*[-(])"
+_IMPORTED = ("MONEY", "DIGITS", "PERCENT", "DATE", "TIME", "CODE", "INT")
 _NUMBER = r"-?\d+(?:[.,]\d{1,3})?"
 _WORDS = r"[^\s]+(?: [^\s]+)*"
 
@@ -201,12 +218,27 @@ def _slashes(regex: str) -> str:
 # -- the grammar ---------------------------------------------------------------------------
 
 
+# What a written layout reads: the rest (the kind, included taxes) is left to the admin.
+DRAFT_FIELDS = (
+    "store", "till", "number", "issued_at", "items", "discounts", "subtotal", "tip", "total",
+    "tenders", "change", "customer", "tax_included",
+)  # fmt: skip
+
+
 @dataclass
 class Draft:
     """A layout written from one receipt, and what the generic layout read there."""
 
     grammar: str
     expected: Receipt  # the generic reading it was written from
+
+    def reads(self, receipt: Receipt) -> dict[str, object]:
+        """The fields of ``receipt`` the draft is meant to read as the generic layout did."""
+        data = receipt.to_dict()
+        picked = {name: data[name] for name in DRAFT_FIELDS}
+        if not receipt.tax_included:
+            picked["taxes"] = data["taxes"]
+        return picked
 
 
 def write_layout(text: str, source: str = "a capture", *, timezone: str = "UTC") -> Draft:
@@ -224,6 +256,7 @@ def write_layout(text: str, source: str = "a capture", *, timezone: str = "UTC")
     excluded_taxes = {
         id(tax) for sub in tree.find_data("tax_excluded") for tax in sub.find_data("tax")
     }
+    line_values: dict[int, list[tuple[str, Token]]] = {}
     for sub in tree.iter_subtrees_topdown():
         role = str(sub.data)
         excluded = id(sub) in excluded_taxes
@@ -239,11 +272,15 @@ def write_layout(text: str, source: str = "a capture", *, timezone: str = "UTC")
         spans = _field_spans(sub)
         if not spans:
             continue
-        shape = _shape(lines, spans)
-        key = (role, shape)
-        found = classes.setdefault(key, _Class(role, shape))
-        for _, token in spans:
-            role_of_line[token.line or 0] = found
+        if role in VALUE_LINES:
+            # values printed on one line ("Le 23/11/2026 à 13:02") make one class
+            for span in spans:
+                line_values.setdefault(span[1].line or 0, []).append(span)
+            continue
+        _add_class(classes, role_of_line, role, _shape(lines, spans), spans)
+    for spans in line_values.values():
+        spans.sort(key=lambda s: s[1].column or 0)
+        _add_class(classes, role_of_line, spans[0][0], _shape(lines, spans), spans)
     if store_line is None and not classes:
         raise LayoutWriterError(f"{source}: the generic layout found nothing to build on")
 
@@ -294,6 +331,18 @@ def write_layout(text: str, source: str = "a capture", *, timezone: str = "UTC")
     )
 
 
+def _add_class(
+    classes: dict[tuple[str, tuple[tuple[_Seg, ...], ...]], _Class],
+    role_of_line: dict[int, _Class],
+    role: str,
+    shape: tuple[tuple[_Seg, ...], ...],
+    spans: list[tuple[str, Token]],
+) -> None:
+    found = classes.setdefault((role, shape), _Class(role, shape))
+    for _, token in spans:
+        role_of_line[token.line or 0] = found
+
+
 def _rank(cls: _Class) -> tuple[int, int]:
     """Value lines with a label first, then tenders, then items; more lines first."""
     order = {"total": 0, "subtotal": 1, "change": 2, "tip": 3, "tax": 5, "discount": 5, "tender": 6}
@@ -329,7 +378,7 @@ def _render(
     if receipt.currency:
         out.append(f"//@ currency: {receipt.currency}")
     out += ["//@ date_order: auto", ""]
-    out.append("%import .common (MONEY, PERCENT, DIGITS, WORDS, _GAP, _SP, _NL)")
+    out.append(f"%import .common ({', '.join(_IMPORTED)}, WORDS, _GAP, _SP, _NL)")
     out.append("")
     out.append("// The receipt, top to bottom: header lines (the store among them), the items,")
     out.append("// the total line, then the lines after it. A line no rule names is skipped.")
@@ -481,7 +530,7 @@ def _lark_lookahead(cls: _Class, patterns: _Patterns) -> str:
             expr, regex = patterns.seg(seg)
             if cls.role == "discount" and seg.kind == "field" and seg.text == "amount":
                 parts.append(f"/{_NEGATIVE}/")
-            if seg.kind == "field" and expr in ("MONEY", "DIGITS", "PERCENT"):
+            if seg.kind == "field" and expr in _IMPORTED:
                 parts.append(expr)
             else:
                 parts.append(f"/{_slashes(regex)}/")

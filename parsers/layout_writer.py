@@ -146,6 +146,7 @@ class _Patterns:
         self.time = _common_regex("TIME")
         self.code = _common_regex("CODE")
         self.int = _common_regex("INT")
+        self.words: dict[str, str] = {}  # the words between fields: regex -> terminal name
 
     def field(self, name: str) -> tuple[str, str]:
         """(Lark expression, Python regex) of a field's text."""
@@ -187,7 +188,8 @@ class _Patterns:
         if seg.kind == "rest":
             return "_REST?", "(?:[ \\t]+[^\\n]*)?"
         regex = self.literal(seg.text)
-        return f"/{_slashes(regex)}/", regex
+        name = self.words.setdefault(regex, f"_W{len(self.words) + 1}")
+        return name, regex
 
     def rest_regex(self, cls: _Class) -> str:
         """Python regex of the class's text after its first segment, to the line end."""
@@ -351,7 +353,8 @@ def _rank(cls: _Class) -> tuple[int, int]:
 
 def _first_regex(cls: _Class, patterns: _Patterns) -> str:
     first = cls.lines[0][0]
-    return "[ \\t]*" + patterns.seg(first)[1] + patterns.rest_regex(cls)
+    head = patterns.literal(first.text) if first.kind == "lit" else patterns.seg(first)[1]
+    return "[ \\t]*" + head + patterns.rest_regex(cls)
 
 
 def _skip_words(line: str) -> str:
@@ -471,6 +474,8 @@ def _render(
         out.append(f"{value}: {patterns.field(value)[0]}")
     out.append("")
     out += terminals
+    for regex, name in patterns.words.items():
+        out.append(f"{name}: /{_slashes(regex)}/   // words printed between two values")
     out.append("NUMBER: /-?\\d+(?:[.,]\\d{1,3})?/")
     out.append("_CLASS: /[ \\t]+[A-Z*]{1,2}(?=[ \\t]*\\n)/   // a tax-class letter after an amount")
     out.append("_REST: /[ \\t]+[^\\s][^\\n]*/")

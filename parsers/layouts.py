@@ -105,6 +105,27 @@ class Layout:
                 describe_parse_error(self, text, exc), self.name, _line_of(exc)
             ) from None
 
+    def trace(self, text: str) -> tuple[list[Token], ReceiptParseError | None]:
+        """The tokens that read ``text``, in order, and the error where reading stopped.
+
+        LALR: every token the lexer gave the parser, the dropped ``_NAME`` ones too (a keyword,
+        a gap). Earley lexes as it parses, so only the tokens kept in the tree are known.
+        """
+        tokens: list[Token] = []
+        try:
+            if self.meta.parser == "lalr":
+                for token in self._lark.parse_interactive(text).iter_parse():
+                    tokens.append(token)
+                return tokens, None
+            tree = self._lark.parse(text)
+        except UnexpectedInput as exc:
+            error = ReceiptParseError(
+                describe_parse_error(self, text, exc), self.name, _line_of(exc)
+            )
+            return tokens, error
+        tokens = [t for t in tree.scan_values(lambda v: isinstance(v, Token))]
+        return tokens, None
+
     def parse_text(self, text: str) -> Receipt:
         """The receipt printed as ``text``, lines ending in newlines; or ``ReceiptParseError``."""
         return to_receipt(self.parse_tree(text), self, text)

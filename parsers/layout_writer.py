@@ -412,6 +412,7 @@ def _render(
     items: list[str] = []
     tenders: list[str] = []
     taxes: list[str] = []
+    discounts: list[str] = []
     for cls in classes:
         alt, rule_defs, term_defs = _class_rule(cls, priority, patterns)
         priority -= 1
@@ -423,6 +424,8 @@ def _render(
             tenders.append(alt)
         elif cls.role == "tax":
             taxes.append(alt)
+        elif cls.role == "discount":
+            discounts.append(alt)
         elif cls.role == "total":
             rules.append(f"_total: {alt}")
         else:
@@ -436,6 +439,9 @@ def _render(
     if tenders:
         rules.append("tender: " + "\n      | ".join(tenders))
         region_rules["after" if total_line is not None else "body"].append("tender")
+    if discounts:
+        rules.append("discount: " + "\n        | ".join(discounts))
+        region_rules["body"].append("discount")
     if taxes:
         # tax added on top of the prices (as in the US): it counts in the total
         rules.append("tax_excluded: tax\ntax: " + "\n   | ".join(taxes))

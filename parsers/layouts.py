@@ -68,6 +68,10 @@ def available_layouts() -> list[str]:
 
 
 _cache: dict[tuple[Path, int], Layout] = {}
+# A version that did not compile, so it is not compiled again at every receipt.
+_failed: dict[tuple[Path, int], GrammarError] = {}
+# Per grammar file, the last version that compiled: in force while a newer one does not.
+_in_force: dict[Path, Layout] = {}
 
 
 class Layout:
@@ -92,9 +96,29 @@ class Layout:
         key = (path, path.stat().st_mtime_ns)
         layout = _cache.get(key)
         if layout is None:
-            layout = _compile(path)
+            if key in _failed:
+                raise _failed[key]
+            try:
+                layout = _compile(path)
+            except GrammarError as error:
+                _failed[key] = error
+                raise
             _cache[key] = layout
+        _in_force[path] = layout
         return layout
+
+    @classmethod
+    def in_force(cls, name_or_path: str | Path) -> Layout:
+        """The layout as ``load`` gives it; but while the file's newest version does not
+        compile (an edit being made, a mistake), the last version that did, if there was one.
+        A till's receipts are then still read as before the edit, not kept unread."""
+        try:
+            return cls.load(name_or_path)
+        except GrammarError:
+            previous = _in_force.get(resolve_layout(name_or_path))
+            if previous is None:
+                raise
+            return previous
 
     def parse_tree(self, text: str) -> Tree[Token]:
         """The grammar's parse tree of ``text``; raises ``ReceiptParseError``."""

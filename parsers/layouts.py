@@ -338,6 +338,8 @@ def _describe_collision(filename: str, source: str, one: str, other: str, messag
     """A collision, at the admin's own terminal (never at the %import line that names the
     shared one), with the rules that use them and the docs' advice."""
     own = [sym for sym in (one, other) if _defined_line(source, sym)]
+    # Lark names the pair in no fixed order: the admin's own terminal first, then by name
+    one, other = sorted((one, other), key=lambda sym: (sym not in own, sym))
     example = message.split("\n", 1)[1].strip() if "\n" in message else ""
     if own:
         line = _defined_line(source, own[0])

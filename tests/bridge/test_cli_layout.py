@@ -245,3 +245,16 @@ def test_parse_trace_shows_where_reading_stopped(
     assert "WORDS 'Brezel' @1" in captured.out  # what ate what, up to the error
     assert "(not reached)" in captured.out
     assert "receipt line" in captured.err
+
+
+@pytest.mark.parametrize(
+    "layout", ["bakery_es", "bistro_fr", "diner_us", "sklep_pl", "supermarket"]
+)
+def test_test_passes_the_shipped_layouts_on_their_fixtures(
+    layout: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The expected files of ``fixtures/`` are in the format ``layout test`` reads."""
+    captures = sorted(str(p) for p in (ROOT / "fixtures" / layout).glob("*.bin"))
+    assert main(["layout", "test", layout, *captures]) == 0
+    out = capsys.readouterr().out
+    assert out.count(" PASS") == len(captures) and "FAIL" not in out

@@ -37,8 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the text the layout's grammar reads, with line numbers, and read nothing",
     )
+    p.add_argument(
+        "--trace", action="store_true", help="show, line by line, the tokens that read each text"
+    )
     add_timeout_option(p)
     p.set_defaults(run="bridge.commands.parse:run")
+    add_layout_commands(sub)
 
     run = sub.add_parser("run", help="run the bridge daemon in the foreground")
     add_config_option(run)
@@ -119,6 +123,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_option(c)
     c.set_defaults(run="bridge.commands.check_config:run")
     return parser
+
+
+def add_layout_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    lay = sub.add_parser("layout", help="write and test a till's layout (grammar)")
+    lay_sub = lay.add_subparsers(dest="layout_command", required=True, metavar="ACTION")
+    new = lay_sub.add_parser("new", help="a starting layout written from a real receipt")
+    new.add_argument("capture", metavar="CAPTURE", help="a raw ESC/POS capture (.bin)")
+    new.add_argument("-o", "--output", metavar="FILE", help="write the grammar here (.lark)")
+    new.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    new.add_argument("--timezone", default="UTC", help="the till's IANA timezone (default UTC)")
+    test = lay_sub.add_parser("test", help="read captures with a layout, compare with their .json")
+    test.add_argument("layout", metavar="LAYOUT", help="layout name or .lark path")
+    test.add_argument("captures", nargs="+", metavar="CAPTURE", help="raw captures (.bin)")
+    test.add_argument("--update", action="store_true", help="write each capture's .json")
+    test.add_argument("--watch", action="store_true", help="test again on every save")
+    add_timeout_option(test)
+    lay.set_defaults(run="bridge.commands.layout:run")
 
 
 def _version() -> str:

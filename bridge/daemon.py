@@ -37,6 +37,7 @@ from bridge.config import (
 )
 from bridge.handler import ReceiptHandler
 from bridge.inbox import Inbox
+from bridge.layout_watch import LayoutWatch
 from bridge.link import (
     LinkOptions,
     TcpTillSide,
@@ -113,6 +114,7 @@ class Daemon:
         self.captures = RawStore(config.capture_dir) if config.capture_dir is not None else None
         self.tills: dict[str, RunningTill] = {}
         self._stopping = False
+        self.layout_watch: LayoutWatch | None = None  # from the start, once tills are served
         self._stats = task.LoopingCall(self.log_stats)
         self._stats.clock = reactor
 
@@ -134,11 +136,15 @@ class Daemon:
         # The tills print meanwhile: a layout still compiling only makes its first receipts
         # wait for it (queued, where no limit runs), never the till.
         layouts = {t.layout for t in self.config.tills if t.mode is not Mode.PASSTHROUGH}
+        # Watched from before the first compile: a save made while it runs is not missed.
+        self.layout_watch = LayoutWatch(self.reactor, self.worker, layouts, LAYOUT_COMPILE_TIMEOUT)
+        compiled = []
         for layout in sorted(layouts):
             if self._stopping:
                 return
             try:
                 await self.worker.load(layout, LAYOUT_COMPILE_TIMEOUT)
+                compiled.append(layout)
             except Exception as exc:
                 log.error(
                     "layout %s does not load: %s. Its tills still print; their receipts are "
@@ -149,6 +155,8 @@ class Daemon:
                 )
         if self._stopping:
             return
+        self.layout_watch.mark_compiled(compiled)
+        self.layout_watch.start()
         await self._recover_inbox(left)
         # What start-up built (modules, grammars, SQLAlchemy's caches: ~100k objects) lives
         # as long as the daemon. Frozen, a full collection no longer walks it: measured
@@ -231,6 +239,8 @@ class Daemon:
         log.info("stopping: finishing receipts in flight")
         if self._stats.running:
             self._stats.stop()
+        if self.layout_watch is not None:
+            self.layout_watch.stop()
         for till in self.tills.values():
             if till._reopen is not None and till._reopen.running:
                 till._reopen.stop()

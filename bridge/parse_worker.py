@@ -106,7 +106,9 @@ def _run(op: str, layout: str, text: str, compiled: Callable[[Version], None]) -
     if op not in (_LOAD, _PARSE):
         raise ValueError(f"unknown request {op!r}")
     version = layout_version(layout)
-    loaded = Layout.load(layout)
+    # A receipt is read with the layout in force: an edit that does not compile leaves the
+    # last version that did (the daemon's layout watch logs why). A load is strict.
+    loaded = Layout.in_force(layout) if op == _PARSE else Layout.load(layout)
     if version is not None:
         compiled(version)
     if op == _LOAD:

@@ -63,11 +63,18 @@ class LayoutMeta:
 
 
 def available_layouts() -> list[str]:
-    """The shipped layouts, by name (``common`` holds shared terminals and is no layout)."""
-    return sorted(p.stem for p in GRAMMAR_DIR.glob("*.lark") if p.stem != "common")
+    """The shipped layouts, by name (``common`` holds shared terminals and is no layout; a
+    name starting with ``_`` is a grammar the code uses, not a till's layout)."""
+    return sorted(
+        p.stem for p in GRAMMAR_DIR.glob("*.lark") if p.stem != "common" and p.stem[0] != "_"
+    )
 
 
 _cache: dict[tuple[Path, int], Layout] = {}
+# A version that did not compile, so it is not compiled again at every receipt.
+_failed: dict[tuple[Path, int], GrammarError] = {}
+# Per grammar file, the last version that compiled: in force while a newer one does not.
+_in_force: dict[Path, Layout] = {}
 
 
 class Layout:
@@ -92,9 +99,29 @@ class Layout:
         key = (path, path.stat().st_mtime_ns)
         layout = _cache.get(key)
         if layout is None:
-            layout = _compile(path)
+            if key in _failed:
+                raise _failed[key]
+            try:
+                layout = _compile(path)
+            except GrammarError as error:
+                _failed[key] = error
+                raise
             _cache[key] = layout
+        _in_force[path] = layout
         return layout
+
+    @classmethod
+    def in_force(cls, name_or_path: str | Path) -> Layout:
+        """The layout as ``load`` gives it; but while the file's newest version does not
+        compile (an edit being made, a mistake), the last version that did, if there was one.
+        A till's receipts are then still read as before the edit, not kept unread."""
+        try:
+            return cls.load(name_or_path)
+        except GrammarError:
+            previous = _in_force.get(resolve_layout(name_or_path))
+            if previous is None:
+                raise
+            return previous
 
     def parse_tree(self, text: str) -> Tree[Token]:
         """The grammar's parse tree of ``text``; raises ``ReceiptParseError``."""
@@ -104,6 +131,27 @@ class Layout:
             raise ReceiptParseError(
                 describe_parse_error(self, text, exc), self.name, _line_of(exc)
             ) from None
+
+    def trace(self, text: str) -> tuple[list[Token], ReceiptParseError | None]:
+        """The tokens that read ``text``, in order, and the error where reading stopped.
+
+        LALR: every token the lexer gave the parser, the dropped ``_NAME`` ones too (a keyword,
+        a gap). Earley lexes as it parses, so only the tokens kept in the tree are known.
+        """
+        tokens: list[Token] = []
+        try:
+            if self.meta.parser == "lalr":
+                for token in self._lark.parse_interactive(text).iter_parse():
+                    tokens.append(token)
+                return tokens, None
+            tree = self._lark.parse(text)
+        except UnexpectedInput as exc:
+            error = ReceiptParseError(
+                describe_parse_error(self, text, exc), self.name, _line_of(exc)
+            )
+            return tokens, error
+        tokens = [t for t in tree.scan_values(lambda v: isinstance(v, Token))]
+        return tokens, None
 
     def parse_text(self, text: str) -> Receipt:
         """The receipt printed as ``text``, lines ending in newlines; or ``ReceiptParseError``."""
@@ -139,6 +187,14 @@ class GenericLayout(Layout):
     def parse_tree(self, text: str) -> Tree[Token]:
         raise ReceiptParseError(
             f"layout {self.name}: the generic layout reads line by line; it has no parse tree",
+            self.name,
+        )
+
+    def trace(self, text: str) -> tuple[list[Token], ReceiptParseError | None]:
+        raise ReceiptParseError(
+            f"layout {self.name}: the generic layout reads line by line, with no grammar: it has "
+            "no tokens to trace (--show-text shows the text it reads; --trace is for a layout's "
+            "grammar)",
             self.name,
         )
 
@@ -245,25 +301,44 @@ _SYMBOL_PATTERNS = (
 
 
 def _describe_grammar_error(filename: str, source: str, exc: Exception) -> str:
+    message = _describe(filename, source, exc)
+    if source and not source.endswith("\n"):
+        # Editors end a file with a line end: one without is most likely still being saved.
+        message += (
+            "\nnote: the file does not end with a line end: if it is still being saved, this "
+            "error is about the part written so far"
+        )
+    return message
+
+
+def _describe(filename: str, source: str, exc: Exception) -> str:
     message = str(exc).strip()
-    if isinstance(exc, UnexpectedInput) and isinstance(exc.line, int) and exc.line > 0:
-        line_text = source.splitlines()[exc.line - 1] if exc.line <= source.count("\n") + 1 else ""
+    if not _has_rules(source):
         return (
-            f"{filename}:{exc.line}: the grammar itself does not read here (column {exc.column})"
-            f"\n    {line_text}\n    {' ' * (exc.column - 1)}^"
+            f"{filename}: the grammar is empty (no rules yet); a layout needs at least "
+            "'start: ...', the whole receipt top to bottom (docs/grammars.md; tillbridge layout "
+            "new CAPTURE writes one to start from)"
+        )
+    if isinstance(exc, UnexpectedInput) and isinstance(exc.line, int) and exc.line > 0:
+        return _point_at(filename, source, exc.line, exc.column)
+    collision = re.search(r"Collision between Terminals (\w+) and (\w+)", message)
+    if collision:
+        return _describe_collision(
+            filename, source, collision.group(1), collision.group(2), message
         )
     match = re.search(r"at line (\d+) column (\d+)", message)
     if match:
-        return f"{filename}:{match.group(1)}: {_first_line(message)}"
+        return _point_at(filename, source, int(match.group(1)), int(match.group(2)))
     undefined = re.search(r"(?:Rule|Terminal) '(\w+)' used but not defined(.*)", message)
     if undefined:
         sym, context = undefined.group(1), undefined.group(2).strip()
         kind = "terminal" if sym.lstrip("_").isupper() else "rule"
-        hint = (
-            f"\nhint: define {sym}, or import it: %import .common ({sym})"
-            if kind == "terminal"
-            else f"\nhint: define the rule: {sym}: ..."
-        )
+        if kind == "rule":
+            hint = f"\nhint: define the rule: {sym}: ..."
+        elif sym in _common_terminals():
+            hint = f"\nhint: import it: %import .common ({sym}), or define it: {sym}: /.../"
+        else:
+            hint = f'\nhint: define it: {sym}: /regular expression/ or {sym}: "literal"'
         return f"{filename}:{_line_of_use(source, sym)}: unknown {kind} {sym} {context}{hint}"
     if "Shift/Reduce" in message or "Reduce/Reduce" in message:
         return (
@@ -275,15 +350,107 @@ def _describe_grammar_error(filename: str, source: str, exc: Exception) -> str:
         sym_match = pattern.search(message)
         if sym_match:
             sym = sym_match.group("sym")
-            hint = ""
-            if message.startswith("Collision"):
-                hint = (
-                    "\nhint: two terminals can read the same text; give the more specific one "
-                    "a higher priority, e.g. _TOTAL.2: /TOTAL\\b/"
-                )
             line = _line_of_definition(source, sym, last="more than once" in message)
-            return f"{filename}:{line}: {message}{hint}"
+            return f"{filename}:{line}: {message}"
     return f"{filename}: {message}"
+
+
+def _has_rules(source: str) -> bool:
+    """Whether anything but comments, metadata and blank lines is written yet."""
+    return any(line.split("//", 1)[0].strip() for line in source.splitlines())
+
+
+def _point_at(filename: str, source: str, line: int, column: int) -> str:
+    lines = source.splitlines()
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    hint = (
+        'an unfinished /regular expression/ or "literal"? Each ends on its own line'
+        if text.count("/") % 2 == 1 or text.count('"') % 2 == 1
+        else "a rule reads 'name: parts', a terminal 'NAME: /regex/' or 'NAME: \"text\"'"
+    )
+    return (
+        f"{filename}:{line}: the grammar itself does not read here (column {column})"
+        f"\n    {text}\n    {' ' * (max(column, 1) - 1)}^\nhint: {hint}"
+    )
+
+
+def _describe_collision(filename: str, source: str, one: str, other: str, message: str) -> str:
+    """A collision, at the admin's own terminal (never at the %import line that names the
+    shared one), with the rules that use them and the docs' advice."""
+    own = [sym for sym in (one, other) if _defined_line(source, sym)]
+    # Lark names the pair in no fixed order: the admin's own terminal first, then by name
+    one, other = sorted((one, other), key=lambda sym: (sym not in own, sym))
+    example = message.split("\n", 1)[1].strip() if "\n" in message else ""
+    if own:
+        line = _defined_line(source, own[0])
+        at = f"terminal {own[0]}"
+    else:  # both shared: the first rule that uses one of them
+        line = min((n for n in (_rule_use(source, one), _rule_use(source, other)) if n), default=0)
+        at = "both from common.lark"
+    where = {
+        sym: f"line {_defined_line(source, sym)}" if _defined_line(source, sym) else "common.lark"
+        for sym in (one, other)
+    }
+    users = sorted({r for sym in (one, other) for r in _rules_using(source, sym)})
+    used = f"; used by the rules {', '.join(users)}" if users else ""
+    if own:
+        hint = f"give the more specific one a higher priority, e.g. {own[0]}.2: ... at line {line}"
+    else:
+        hint = (
+            "both come from common.lark: for the text one rule means, define a terminal of "
+            "your own with a higher priority (e.g. _TOTAL.2: /TOTAL(?!\\w)/) and use it there"
+        )
+    return (
+        f"{filename}:{line}: Collision between Terminals {one} ({where[one]}) and {other} "
+        f"({where[other]}): both can read the same text ({at}{used})\n{example}\n"
+        f"hint: {hint}; write 'not followed by a letter' as (?!\\w), not \\b (the lint "
+        "cannot read \\b)"
+    )
+
+
+def _defined_line(source: str, symbol: str) -> int:
+    definition = re.compile(rf"^\s*[?!]?{re.escape(symbol)}(?:\.-?\d+)?\s*:")
+    for number, line in enumerate(source.splitlines(), 1):
+        if definition.match(line):
+            return number
+    return 0
+
+
+_RULE_HEAD = re.compile(r"^\s*[?!]?(\w+)(?:\.-?\d+)?\s*:")
+
+
+def _rules_using(source: str, symbol: str) -> list[str]:
+    """The rules (and terminals) whose definition mentions ``symbol``."""
+    word = re.compile(rf"(?<![\w.]){re.escape(symbol)}(?!\w)")
+    users: list[str] = []
+    current = None
+    for line in source.splitlines():
+        code = line.split("//", 1)[0]
+        head = _RULE_HEAD.match(code)
+        if head:
+            current = head.group(1)
+            code = code[head.end() :]
+        elif code.strip().startswith("%"):
+            current = None
+            continue
+        if current and current != symbol and word.search(code) and current not in users:
+            users.append(current)
+    return users
+
+
+def _rule_use(source: str, symbol: str) -> int:
+    """The first line, outside ``%import``, that uses ``symbol``."""
+    word = re.compile(rf"(?<![\w.]){re.escape(symbol)}(?!\w)")
+    for number, line in enumerate(source.splitlines(), 1):
+        code = line.split("//", 1)[0]
+        if not code.strip().startswith("%") and word.search(code):
+            return number
+    return 0
+
+
+def _common_terminals() -> set[str]:
+    text = (GRAMMAR_DIR / "common.lark").read_text(encoding="utf-8")
+    return set(re.findall(r"^(\w+)(?:\.-?\d+)?\s*:", text, re.M))
 
 
 def _first_line(message: str) -> str:

@@ -31,6 +31,7 @@ from bridge.commands.reading import (
     ReadTimeout,
     not_a_capture,
 )
+from bridge.commands.trace_view import render_trace
 from bridge.safe_text import json_safe
 from parsers.receipt import Receipt
 
@@ -73,7 +74,7 @@ def _run(args: argparse.Namespace, reader: Reader) -> int:
             status = 1
             continue
         try:
-            results = reader.read(data, layout)
+            results = reader.read(data, layout, trace=getattr(args, "trace", False))
         except LayoutProblem as error:
             print(f"{_PROG}: {error}", file=sys.stderr)
             return 2
@@ -85,6 +86,8 @@ def _run(args: argparse.Namespace, reader: Reader) -> int:
             print(f"{name}: no receipt text in this capture", file=sys.stderr)
         for index, result in enumerate(results, 1):
             where = f"{name} #{index}" if len(results) > 1 else name
+            if result.trace is not None:
+                print(f"== {where}  (layout {result.layout})\n{render_trace(*result.trace)}")
             if result.receipt is None:
                 status = 1
                 print(f"{where}: {result.error}", file=sys.stderr)

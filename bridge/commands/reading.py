@@ -28,6 +28,7 @@ from parsers.escpos.events import Command
 from parsers.escpos.tokenizer import tokenize
 from parsers.receipt import Receipt
 
+TraceToken = tuple[str, str, int, int]
 DEFAULT_TIMEOUT = 20.0  # seconds: shipped layouts read a receipt in milliseconds
 _HEADER = struct.Struct(">I")
 
@@ -39,6 +40,8 @@ class Read:
     receipt: Receipt | None
     error: str | None
     layout: str | None
+    # --trace: the receipt's text and the tokens that read it (terminal, text, line, column)
+    trace: tuple[str, tuple[TraceToken, ...]] | None = None
 
 
 class LayoutProblem(Exception):
@@ -82,13 +85,14 @@ class Reader:
             raise LayoutProblem(value)
         return str(value)
 
-    def read(self, data: bytes, layout: str | None) -> list[Read]:
-        """Every receipt in ``data``, with ``layout`` or, when None, the layout that fits."""
-        kind, value = self._ask(("read", layout, data))
+    def read(self, data: bytes, layout: str | None, trace: bool = False) -> list[Read]:
+        """Every receipt in ``data``, with ``layout`` or, when None, the layout that fits;
+        ``trace``: with the tokens that read each."""
+        kind, value = self._ask(("trace" if trace else "read", layout, data))
         if kind == "layout":
             raise LayoutProblem(value)
         assert isinstance(value, list)
-        return [Read(receipt, error, name) for receipt, error, name in value]
+        return [Read(*entry) for entry in value]
 
     def close(self) -> None:
         child, self._child = self._child, None
@@ -201,12 +205,33 @@ def _serve() -> int:
                 chosen = Layout.load(layout) if layout else None
                 results = read_receipts(data, chosen)
                 # Plain tuples: this module is __main__ here, so its classes would not unpickle.
-                reply = ("ok", [(r.receipt, r.error, r.layout) for r in results])
+                replied: list[tuple[object, ...]] = [
+                    (r.receipt, r.error, r.layout) for r in results
+                ]
+                if op == "trace":
+                    replied = [
+                        (*e, _trace(r, chosen)) for e, r in zip(replied, results, strict=True)
+                    ]
+                reply = ("ok", replied)
         except (GrammarError, UnknownLayoutError, OSError) as error:
             reply = ("layout", str(error))
         except Exception as error:
             reply = ("error", f"{type(error).__name__}: {error}")
         _write_frame(replies, reply)
+
+
+def _trace(result: object, chosen: object) -> tuple[str, tuple[TraceToken, ...]] | None:
+    from parsers.layouts import Layout
+
+    layout = chosen if chosen is not None else None
+    name = getattr(result, "layout", None)
+    if layout is None and name:
+        layout = Layout.load(name)
+    if not isinstance(layout, Layout):
+        return None
+    text = result.document.text()  # type: ignore[attr-defined]
+    tokens, _ = layout.trace(text)
+    return text, tuple((t.type, str(t), t.line or 0, t.column or 0) for t in tokens)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from bridge.commands.reading import (
     Reader,
     ReaderFailed,
     ReadTimeout,
+    load_layout,
     not_a_capture,
 )
 from bridge.safe_text import json_safe
@@ -210,13 +211,7 @@ def render(outcomes: list[Outcome]) -> str:
 
 
 def test_once(args: argparse.Namespace, reader: Reader) -> int:
-    try:
-        reader.load(args.layout)
-    except LayoutProblem as error:
-        print(f"{_PROG} test: {error}", file=sys.stderr)
-        return 2
-    except (ReadTimeout, ReaderFailed) as error:
-        print(f"{_PROG} test: layout {args.layout}: {error}", file=sys.stderr)
+    if not load_layout(reader, args.layout, f"{_PROG} test"):
         return 2
     outcomes: list[Outcome] = []
     for name in args.captures:

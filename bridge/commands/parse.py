@@ -19,7 +19,6 @@ import argparse
 import json
 import sys
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from bridge.commands.reading import (
@@ -29,7 +28,8 @@ from bridge.commands.reading import (
     Reader,
     ReaderFailed,
     ReadTimeout,
-    not_a_capture,
+    load_layout,
+    open_capture,
 )
 from bridge.commands.trace_view import render_trace
 from bridge.safe_text import json_safe
@@ -51,26 +51,16 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, reader: Reader) -> int:
     layout: str | None = None
     if args.layout:
-        try:
-            reader.load(args.layout)
-        except LayoutProblem as error:
-            print(f"{_PROG}: {error}", file=sys.stderr)
-            return 2
-        except (ReadTimeout, ReaderFailed) as error:
-            print(f"{_PROG}: layout {args.layout}: {error}", file=sys.stderr)
+        if not load_layout(reader, args.layout, _PROG):
             return 2
         layout = args.layout  # a path stays a path for the child
     status = 0
     dumped: list[dict[str, Any]] = []
     for name in args.files:
-        try:
-            data = Path(name).read_bytes()
-        except OSError as error:
-            print(f"{_PROG}: cannot read {name}: {error.strerror}", file=sys.stderr)
-            return 2
-        problem = not_a_capture(data)
-        if problem is not None:
-            print(f"{name}: {problem}", file=sys.stderr)
+        data = open_capture(name, _PROG)
+        if isinstance(data, int):  # said on stderr
+            if data == 2:
+                return 2
             status = 1
             continue
         try:

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from parsers.escpos.events import Command
@@ -68,6 +69,34 @@ def not_a_capture(data: bytes) -> str | None:
         "is the raw bytes a till sends its printer: tillbridge capture, or the daemon's "
         "unread/ and capture_dir folders)"
     )
+
+
+def open_capture(name: str, prog: str) -> bytes | int:
+    """The capture file's bytes; or, said on stderr, the exit status a command gives for it:
+    2 when it cannot be read, 1 when it is no ESC/POS capture."""
+    try:
+        data = Path(name).read_bytes()
+    except OSError as error:
+        print(f"{prog}: cannot read {name}: {error.strerror}", file=sys.stderr)
+        return 2
+    problem = not_a_capture(data)
+    if problem is not None:
+        print(f"{name}: {problem}", file=sys.stderr)
+        return 1
+    return data
+
+
+def load_layout(reader: Reader, layout: str, prog: str) -> bool:
+    """Compile ``layout`` in the reader's child; False, said on stderr, when it cannot be."""
+    try:
+        reader.load(layout)
+    except LayoutProblem as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return False
+    except (ReadTimeout, ReaderFailed) as error:
+        print(f"{prog}: layout {layout}: {error}", file=sys.stderr)
+        return False
+    return True
 
 
 class Reader:

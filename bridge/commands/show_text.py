@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from bridge.commands.reading import not_a_capture
+from bridge.commands.reading import open_capture
 from bridge.safe_text import escape_controls
 from parsers.pipeline import grammar_texts
 
@@ -26,14 +25,10 @@ _PROG = "tillbridge parse"
 def show_text(files: Sequence[str]) -> int:
     status = 0
     for name in files:
-        try:
-            data = Path(name).read_bytes()
-        except OSError as error:
-            print(f"{_PROG}: cannot read {name}: {error.strerror}", file=sys.stderr)
-            return 2
-        problem = not_a_capture(data)
-        if problem is not None:
-            print(f"{name}: {problem}", file=sys.stderr)
+        data = open_capture(name, _PROG)
+        if isinstance(data, int):  # said on stderr
+            if data == 2:
+                return 2
             status = 1
             continue
         texts = grammar_texts(data)

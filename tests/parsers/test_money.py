@@ -72,3 +72,19 @@ def test_european_and_english_grouping_read_the_same(value: Decimal) -> None:
     european = f"{groups.replace(',', '.')},{frac}{'-' if value < 0 else ''}"
     assert parse_money(english) == value
     assert parse_money(european) == value
+
+
+_PIECES = [*"0123456789.,-() ", "€", "$", "£", "zł", "kr", "kr.", "EUR", "eur", "Euro", "Ft"]
+_PIECES += ["Gift", "R$", "US$", "Fr.", "SFr.", "元", "円", "x", "K", "\u00a0", "\u2212", "Rs."]
+_PIECES += ["lei", "TL"]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=8).map("".join))
+def test_signs_are_found_where_the_one_pattern_finds_them(text: str) -> None:
+    # The sign search looks only where a sign can start: the same signs as the whole pattern.
+    from parsers import money
+
+    assert money._without_signs(text) == money._SIGN_RE.sub("", text)
+    first = money._SIGN_RE.search(text)
+    found = next(money._sign_matches(text), None)
+    assert (first.span() if first else None) == (found.span() if found else None)

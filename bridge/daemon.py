@@ -167,8 +167,9 @@ class Daemon:
         gc.freeze()
         # The awards desk's database thread runs Python between its SQLite calls, and the
         # reactor waits for the interpreter lock meanwhile: up to the switch interval (5 ms by
-        # default) each time. Measured at 100 tills: cut p99 25-38 ms at 5 ms, 8.5-12 ms at
-        # 0.5 ms, the same CPU per receipt (bench/bridge_bench.py --only fleet).
+        # default) each time. At 100 tills (bench/bridge_bench.py --only fleet), two runs of
+        # each in turn: cut p99 8.5 and 11.9 ms at 0.5 ms against 25 and 38 ms at 5 ms, the
+        # same CPU per receipt; single runs either way have ranged 9-27 ms on this machine.
         sys.setswitchinterval(GIL_SWITCH_S)
         self._stats.start(STATS_INTERVAL, now=False)
 

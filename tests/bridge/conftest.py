@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -15,11 +15,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import pytest_twisted
 from sqlalchemy import Engine, create_engine, text
 from twisted.internet import reactor
 
 from bridge.store import make_engine, migrate
 from parsers.receipt import CustomerKind, CustomerRef, Receipt, ReceiptKind
+from tests.bridge.daemon_harness import Rig, RigMaker, TillSpec, start_rig
 from tests.bridge.link_harness import Bridge, FakePrinter
 
 
@@ -125,7 +127,6 @@ def make_receipt() -> ReceiptFactory:
     return make
 
 
-
 @pytest.fixture
 def printer() -> Iterator[tuple[FakePrinter, int]]:
     factory = FakePrinter()
@@ -148,3 +149,18 @@ def bridges() -> Iterator[Callable[..., Bridge]]:
     yield make
     for bridge in made:
         bridge.stop()
+
+
+@pytest_twisted.async_yield_fixture
+async def rigs(tmp_path: Path) -> AsyncIterator[RigMaker]:
+    """Start rigs (a daemon and its printers) in ``tmp_path``; all stopped at the end."""
+    made: list[Rig] = []
+
+    async def make(*tills: TillSpec, **options: Any) -> Rig:
+        rig = await start_rig(reactor, tmp_path, tills, **options)
+        made.append(rig)
+        return rig
+
+    yield make
+    for rig in made:
+        await rig.close()

@@ -10,7 +10,7 @@ import json
 import re
 import socket
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
@@ -376,6 +376,9 @@ class Rig:
             printer.stop()
         for close in reversed(self.closers):
             await defer.maybeDeferred(close)
+
+
+RigMaker = Callable[..., Awaitable[Rig]]  # the conftest's ``rigs`` fixture
 
 
 async def start_rig(

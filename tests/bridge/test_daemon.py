@@ -12,10 +12,8 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_twisted
@@ -39,6 +37,7 @@ from tests.bridge.daemon_harness import (
     NullModem,
     RawTill,
     Rig,
+    RigMaker,
     TillSpec,
     WriteLock,
     capture,
@@ -50,29 +49,12 @@ from tests.bridge.daemon_harness import (
     escpos_serial_till,
     free_port,
     holding,
-    start_rig,
     until,
     within,
 )
 
 READY = real_time_status(1, Conditions())  # a ready printer's answer to DLE EOT 1
 LAYOUTS = sorted({c.layout for c in captures()})
-RigMaker = Callable[..., Awaitable[Rig]]
-
-
-@pytest_twisted.async_yield_fixture
-async def rigs(tmp_path: Path) -> AsyncIterator[RigMaker]:
-    """Start rigs (a daemon and its printers) in ``tmp_path``; all stopped at the end."""
-    made: list[Rig] = []
-
-    async def make(*tills: TillSpec, **options: Any) -> Rig:
-        rig = await start_rig(reactor, tmp_path, tills, **options)
-        made.append(rig)
-        return rig
-
-    yield make
-    for rig in made:
-        await rig.close()
 
 
 # --- 1. byte-exactness, every capture ----------------------------------------------------------

@@ -4,41 +4,21 @@ and what comes out of the one paper is each receipt whole, in order, with its ow
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from pathlib import Path
-from typing import Any
 
 import pytest_twisted
 from twisted.internet import reactor, threads
 
 from tests.bridge.daemon_harness import (
     Balances,
-    Rig,
+    RigMaker,
     TillSpec,
     capture,
     check_inject,
     escpos_network_till,
-    start_rig,
     until,
     within,
 )
-
-RigMaker = Callable[..., Awaitable[Rig]]
-
-
-@pytest_twisted.async_yield_fixture
-async def rigs(tmp_path: Path) -> AsyncIterator[RigMaker]:
-    made: list[Rig] = []
-
-    async def make(*tills: TillSpec, **options: Any) -> Rig:
-        rig = await start_rig(reactor, tmp_path, tills, **options)
-        made.append(rig)
-        return rig
-
-    yield make
-    for rig in made:
-        await rig.close()
 
 
 def sales_back_to_back(port: int, sales: list[bytes]) -> None:

@@ -119,6 +119,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--lang", metavar="LANG", help="the receipt's language (HTML lang): ja, pl...")
     r.set_defaults(run="bridge.commands.render:run")
 
+    b = sub.add_parser("backup", help="copy the loyalty database to a file (the daemon may run)")
+    b.add_argument("file", metavar="FILE", help="the backup to write (must not exist)")
+    add_config_option(b)
+    b.set_defaults(run="bridge.commands.backup:run_backup")
+
+    rs = sub.add_parser(
+        "restore", help="put a backup back as the loyalty database (daemon stopped)"
+    )
+    rs.add_argument("file", metavar="FILE", help="a backup made by tillbridge backup")
+    rs.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the database there (kept beside it); awards made after the backup are lost",
+    )
+    add_config_option(rs)
+    rs.set_defaults(run="bridge.commands.backup:run_restore")
+
     c = sub.add_parser("check-config", help="read and check the config file, then summarise it")
     add_config_option(c)
     c.set_defaults(run="bridge.commands.check_config:run")

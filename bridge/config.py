@@ -64,6 +64,10 @@ DEFAULT_PATHS = (Path("tillbridge.toml"), Path("/etc/tillbridge/tillbridge.toml"
 DEFAULT_DATABASE = "tillbridge.db"
 DEFAULT_JOURNAL = "tillbridge-journal.jsonl"
 DEFAULT_LAYOUT = "generic"
+# A shop on its own needs no store id; shops sharing a database (a chain) each set theirs.
+DEFAULT_STORE = "main"
+IDENTIFIER_LENGTH = 31  # chain and store ids: "chain/store" fits the ledger's 64 characters
+_IDENTIFIER = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{IDENTIFIER_LENGTH - 1}}}")
 DEFAULT_PROFILE = "TM-T88V"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 MAX_HOLD_MS = (50, 10_000)
@@ -458,6 +462,9 @@ class TillConfig:
     # switched off meanwhile refuses the till's next connection; 0: never.
     printer_check_s: int = 5
     listen_backlog: int = 50  # connections the kernel queues before they are accepted
+    # The shop this till is in: with the config's chain, what its receipts are known by in the
+    # ledger (never the header the till prints: two shops may print the same name).
+    store: str = DEFAULT_STORE
 
     def session_config(self) -> SessionConfig:
         """The interceptor settings for this till."""
@@ -504,6 +511,12 @@ class Config:
     log_file: Path | None = None  # None: standard error; a file is reopened on SIGHUP
     parse_workers: int = 2  # processes reading receipts
     parse_timeout_ms: int = 5000  # a parse running longer is stuck: its process is killed
+    chain: str = ""  # the chain's id, when several shops share one database; "" for one shop
+
+    def store_id(self, till: TillConfig) -> str:
+        """The store a till's receipts belong to in the ledger: ``chain/store``, or the
+        store alone for a shop of its own."""
+        return f"{self.chain}/{till.store}" if self.chain else till.store
 
 
 def default_config(workdir: Path) -> Config:
@@ -573,6 +586,12 @@ def config_warnings(config: Config) -> list[str]:
             )
         elif till.allow == ():
             found.append(f"{where}: allow = [] refuses every connection: the till cannot print")
+    if config.database.url.startswith("postgres") and not config.chain:
+        found.append(
+            'a PostgreSQL database and no chain = "..." set: if other shops share this '
+            'database, give the chain an id and each shop its own store = "..." (receipts '
+            "are told apart by chain, store, till and number)"
+        )
     return found
 
 
@@ -584,6 +603,8 @@ _TOP_KEYS = (
     "unread_max_mb",
     "parse_workers",
     "parse_timeout_ms",
+    "chain",
+    "store",
     "database",
     "loyalty",
     "tills",
@@ -619,7 +640,9 @@ class _Loader:
         log_file = self.path(data, "log_file", None)
         parse_workers = self.int_in(data, "parse_workers", "", PARSE_WORKERS)
         parse_timeout_ms = self.int_in(data, "parse_timeout_ms", "", PARSE_TIMEOUT_MS)
-        tills = self.tills(data.get("tills"))
+        chain = self.identifier(data, "chain", "", "")
+        store = self.identifier(data, "store", "", DEFAULT_STORE)
+        tills = self.tills(data.get("tills"), store or DEFAULT_STORE)
         if self.errors:
             return None
         assert database and loyalty and journal and log_level and tills
@@ -635,6 +658,7 @@ class _Loader:
             log_file=log_file,
             parse_workers=2 if parse_workers is None else parse_workers,
             parse_timeout_ms=5000 if parse_timeout_ms is None else parse_timeout_ms,
+            chain=chain or "",
         )
 
     # -- sections
@@ -707,7 +731,21 @@ class _Loader:
                 )
         return LoyaltyConfig(points, claim_url)
 
-    def tills(self, value: object) -> tuple[TillConfig, ...] | None:
+    def identifier(
+        self, table: Mapping[str, Any], name: str, where: str, default: str
+    ) -> str | None:
+        """A chain or store id: short, and plain enough for ledger columns and file names."""
+        value = table.get(name, default)
+        if not isinstance(value, str) or not (value == default or _IDENTIFIER.fullmatch(value)):
+            self.error(
+                _join(where, name),
+                f"{_show(value)} is not an id: 1 to {IDENTIFIER_LENGTH} letters, digits, "
+                '".", "_" or "-", starting with a letter or digit (e.g. "madrid-centro")',
+            )
+            return None
+        return value
+
+    def tills(self, value: object, store: str) -> tuple[TillConfig, ...] | None:
         if value is None:
             self.error("tills", "no till configured; add a [[tills]] table for each till")
             return None
@@ -717,13 +755,13 @@ class _Loader:
         if not value:
             self.error("tills", "no till configured; add a [[tills]] table for each till")
             return None
-        tills = [self.till(index, table) for index, table in enumerate(value)]
+        tills = [self.till(index, table, store) for index, table in enumerate(value)]
         self.check_clashes(value, tills)
         if None in tills:
             return None
         return tuple(t for t in tills if t is not None)
 
-    def till(self, index: int, table: dict[str, Any]) -> TillConfig | None:
+    def till(self, index: int, table: dict[str, Any], store: str) -> TillConfig | None:
         before = self.errors
         name = table.get("name")
         where = f"tills[{index}]"
@@ -750,6 +788,7 @@ class _Loader:
         idle_timeout = self.int_in(table, "idle_timeout_s", where, IDLE_TIMEOUT_S)
         backlog = self.int_in(table, "listen_backlog", where, LISTEN_BACKLOG)
         printer_check = self.int_in(table, "printer_check_s", where, PRINTER_CHECK_S)
+        till_store = self.identifier(table, "store", where, store)
         if listen is not None and not isinstance(listen, TcpListen):
             for tcp_key in TCP_LISTEN_KEYS:
                 if tcp_key in table:
@@ -779,6 +818,7 @@ class _Loader:
             idle_timeout_s=300 if idle_timeout is None else idle_timeout,
             listen_backlog=50 if backlog is None else backlog,
             printer_check_s=5 if printer_check is None else printer_check,
+            store=till_store or store,
         )
 
     def endpoint(self, table: dict[str, Any], side: Side, where: str) -> Endpoint | None:

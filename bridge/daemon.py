@@ -304,6 +304,7 @@ class Daemon:
                 claim_url=self.config.loyalty.claim_url,
                 language=config.language,
                 parse_timeout=self.config.parse_timeout_ms / 1000,
+                store=self.config.store_id(config),
             )
         link = TillLink(
             config.session_config(),

@@ -33,8 +33,10 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 
 from bridge.awards import AwardsDesk
+from bridge.config import DEFAULT_STORE
 from bridge.inbox import LeftInInbox
 from bridge.loyalty import Outcome
+from bridge.loyalty.keys import attribute
 from bridge.messages import award_message, why_no_message
 from bridge.parse_worker import WorkerStopped
 from bridge.raw_store import RawStore
@@ -73,9 +75,11 @@ class ReceiptHandler:
         claim_url: str | None = None,
         language: str = DEFAULT_LANGUAGE,
         parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
+        store: str = DEFAULT_STORE,
     ) -> None:
         self.reactor = reactor
         self.till = till
+        self.store = store  # the config's chain/store: what the ledger knows receipts by
         self.log = logging.LoggerAdapter(log, {"till": till})
         self.layout = layout
         self.parser = parser
@@ -128,6 +132,7 @@ class ReceiptHandler:
             text = request.document.text()
         try:
             receipt = await self.parser.parse(self.layout, text, self.parse_timeout, key=self.till)
+            attribute(receipt, self.store, self.till)
         except ReceiptParseError as exc:
             self._keep_unread(request, f"layout {self.layout} could not read it: {exc}")
             return None
@@ -217,6 +222,7 @@ class ReceiptHandler:
             # Read again rather than remembered: this is rare, and a receipt's reading is
             # what its award's key comes from.
             receipt = await self.parser.parse(self.layout, text, self.parse_timeout, key=self.till)
+            attribute(receipt, self.store, self.till)
         except Exception:
             return  # not read the first time either: nothing was awarded
         await self.desk.void(receipt, why)

@@ -122,4 +122,3 @@ class Inbox:
                 if paths:
                     left[folder.name] = paths
         return left
-

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         not_a_capture,
     )
     from bridge.loyalty import Ledger, PointsRule
+    from bridge.loyalty.keys import attribute
     from bridge.messages import why_no_message
     from bridge.store import StoreUnavailable, make_engine, migrate
 
@@ -85,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
                     continue
                 for result in results:
                     receipt = result.receipt
+                    if receipt is not None:
+                        attribute(receipt, config.store_id(till), till.name)
                     if receipt is None:
                         first = (result.error or "").splitlines()[0]
                         print(f"{file}: not read: {first}")

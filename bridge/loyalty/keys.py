@@ -4,6 +4,9 @@ Key = ``"r1-"`` + SHA-256 (hex) of five fields joined by the unit separator (0x1
 
     store, till, number, issue date, fingerprint
 
+- store and till are the bridge's own names for them (``attribute``: the config's
+  ``chain/store`` and the till's name), never the header the till prints: two shops of a
+  chain may print the same name, and their receipts must not share keys;
 - a missing field is the empty string;
 - the issue date is ``issued_at.date()`` in the receipt's own zone (the date as printed),
   ISO format, so the key does not depend on the bridge's zone or on the time of day printed;
@@ -30,6 +33,14 @@ from parsers.receipt import Receipt
 
 KEY_SCHEME = "r1"
 _SEPARATOR = "\x1f"
+
+
+def attribute(receipt: Receipt, store: str, till: str) -> Receipt:
+    """Mark a receipt as read at this store and till (see the module docstring): done once,
+    right after it is read and before anything keys it."""
+    receipt.store = store
+    receipt.till = till
+    return receipt
 
 
 def idempotency_key(receipt: Receipt) -> str:

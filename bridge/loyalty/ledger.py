@@ -384,9 +384,7 @@ class Ledger:
         return int(conn.execute(lock, account).scalar_one())
 
     def _credit(self, conn: Connection, customer_id: int, points: int, now: datetime) -> None:
-        conn.execute(
-            self._awarding.credit, {"account": customer_id, "points": points, "now": now}
-        )
+        conn.execute(self._awarding.credit, {"account": customer_id, "points": points, "now": now})
 
     def _unused_code(self, conn: Connection) -> str:
         for _ in range(_CLAIM_CODE_ATTEMPTS):

@@ -62,3 +62,38 @@ def test_unknown_till_and_missing_config_exit_2(
     assert main(["award", sale, "--till", "back", "--config", str(config)]) == 2
     assert "no till 'back'" in capsys.readouterr().err
     assert main(["award", sale, "--till", "front", "--config", str(tmp_path / "none.toml")]) == 2
+
+
+def test_two_shops_printing_the_same_header_never_share_a_receipt(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A chain's shops share one database; two of them run the same till software with the
+    same header, receipt numbers and items. Each shop's store id (config), not the printed
+    header, tells their receipts apart: each earns once in its own shop."""
+
+    def shop(store: str) -> Path:
+        folder = tmp_path / store
+        folder.mkdir()
+        path = folder / "tillbridge.toml"
+        path.write_text(
+            f'chain = "acme"\nstore = "{store}"\n'
+            f'journal = "journal.jsonl"\n[database]\nurl = "sqlite:///{tmp_path / "chain.db"}"\n'
+            '[[tills]]\nname = "front"\nlisten = "tcp:127.0.0.1:9100"\n'
+            'printer = "tcp:127.0.0.1:9101"\nlayout = "bakery_es"\n',
+            encoding="utf-8",
+        )
+        return path
+
+    sale = str(FIXTURES / "bakery_es" / "sale_customer_card.bin")
+    for config, balance in ((shop("madrid"), 13), (shop("sevilla"), 26)):
+        assert main(["award", sale, "--till", "front", "--config", str(config)]) == 0
+        assert f"13 points to 400012345678, balance {balance}\n" in capsys.readouterr().out
+        assert main(["award", sale, "--till", "front", "--config", str(config)]) == 0
+        assert "(already awarded)" in capsys.readouterr().out
+
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "chain.db")
+    stores = db.execute("SELECT receipt_store, receipt_till FROM ledger_entries").fetchall()
+    db.close()
+    assert sorted(stores) == [("acme/madrid", "front"), ("acme/sevilla", "front")]

@@ -543,3 +543,27 @@ def test_a_tills_paper_sizes_its_message_and_its_pictures(tmp_path: Path) -> Non
     assert profile.paper is None and profile.picture_paper().dots == 512  # TM-T88V's
     [error] = errors_of(tmp_path, till(paper="A4"))
     assert error.startswith("till \"front\" (tills[0]).paper: 'A4': a paper is 58mm, 80mm")
+
+
+def test_store_ids_come_from_the_config(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    till = '[[tills]]\nname = "{n}"\nlisten = "tcp:127.0.0.1:{p}"\nprinter = "tcp:127.0.0.1:9"\n'
+    path.write_text(
+        'chain = "acme"\nstore = "madrid"\n'
+        + till.format(n="front", p=9100)
+        + till.format(n="annex", p=9102)
+        + 'store = "madrid-annex"\n',
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    assert [config.store_id(t) for t in config.tills] == ["acme/madrid", "acme/madrid-annex"]
+    path.write_text(till.format(n="front", p=9100), encoding="utf-8")
+    alone = load_config(path)
+    assert alone.chain == "" and alone.store_id(alone.tills[0]) == "main"
+    path.write_text(
+        'chain = "a/b"\nstore = ""\n' + till.format(n="front", p=9100), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert 'chain: "a/b" is not an id' in str(caught.value)
+    assert 'store: "" is not an id' in str(caught.value)

@@ -11,6 +11,11 @@ seconds, and new awards must not wait behind it (their holds would run out). The
 award the same receipt twice: the ledger's key is unique, and the journal keeps entries
 appended while it replays.
 
+**In the daemon, the ledger's work runs in processes of its own** (``ledger_process=True``:
+``bridge.ledger_process``, one for each of the two threads): the threads only wait on a pipe,
+so an award's ~1 ms of Python no longer holds the interpreter lock the reactor needs. The
+desk's own logic below is the same either way.
+
 **When the database is down** each further award would wait for a connection timeout first,
 and a queue of them would outlast every hold. So after the first ``StoreUnavailable`` the desk
 goes straight to the journal, and a retry loop (``retry_interval``) replays the journal; the
@@ -59,6 +64,7 @@ from sqlalchemy import Engine
 from twisted.internet import defer, task, threads
 from twisted.python.threadpool import ThreadPool
 
+from bridge.ledger_process import LedgerProcess
 from bridge.loyalty import Journal, JournalEntry, Ledger, Outcome, PointsRule, Voided
 from bridge.store import (
     StoreMarker,
@@ -98,10 +104,20 @@ class AwardsDesk:
         marker: Path | None = None,
         memory_bound: int = MEMORY_BOUND,
         checkpoint_interval: float = CHECKPOINT_INTERVAL,
+        ledger_process: bool = False,
     ) -> None:
         self.reactor = reactor
         self.engine = engine
-        self.ledger = Ledger(engine)
+        # The award thread's ledger and the replay thread's: the same one in this process, or
+        # a process each (``bridge.ledger_process``: the daemon's, off the interpreter lock).
+        self.ledger: Ledger | LedgerProcess
+        self._replay_ledger: Ledger | LedgerProcess
+        if ledger_process:
+            url = engine.url.render_as_string(hide_password=False)
+            self.ledger = LedgerProcess(url, self._file_must_exist, "ledger")
+            self._replay_ledger = LedgerProcess(url, self._file_must_exist, "ledger replay")
+        else:
+            self.ledger = self._replay_ledger = Ledger(engine)
         self.journal = journal
         self.marker = (
             StoreMarker(marker) if marker is not None else StoreMarker.beside(journal.path)
@@ -185,6 +201,9 @@ class AwardsDesk:
             self._pool.stop()
             self._replays.stop()
             self._checkpoints.stop()
+            for ledger in (self.ledger, self._replay_ledger):
+                if isinstance(ledger, LedgerProcess):
+                    ledger.close()
             self.engine.dispose()
 
         d.addBoth(done)
@@ -265,8 +284,19 @@ class AwardsDesk:
                 self._last_refusal = str(exc)
             log.error("database %s unavailable at start: %s; journaling awards", self._url(), exc)
             return False
+        if isinstance(self.ledger, LedgerProcess):
+            try:
+                self.ledger.start()  # its imports now, not at the first receipt's cut
+            except StoreUnavailable as exc:
+                self._outage()
+                log.error("%s; journaling awards", exc)
+                return False
         self.store_up = True
         return True
+
+    def _file_must_exist(self) -> bool:
+        file = sqlite_file(self.engine)
+        return file is not None and file.must_exist
 
     def _award(self, receipt: Receipt, at: datetime) -> Outcome | None:
         if self.store_up:
@@ -398,7 +428,7 @@ class AwardsDesk:
         if not self.journal.path.exists():
             return True
         try:
-            outcomes = self.journal.replay(self.ledger, self.clock())
+            outcomes = self.journal.replay(self._replay_ledger, self.clock())
         except StoreUnavailable as exc:
             self._outage()
             log.info("database unavailable again during replay: %s", _first_line(exc))
@@ -436,7 +466,7 @@ class AwardsDesk:
                     break
                 entry = self._held.popleft()
             try:
-                result = entry.apply(self.ledger, self.clock())
+                result = entry.apply(self._replay_ledger, self.clock())
             except StoreUnavailable as exc:
                 with self._held_lock:
                     self._held.appendleft(entry)

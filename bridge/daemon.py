@@ -108,6 +108,7 @@ class Daemon:
             self.journal,
             PointsRule(config.loyalty.points_per_unit),
             retry_interval=retry_interval,
+            ledger_process=True,
         )
         self.unread = RawStore(
             config.journal.parent / "unread", max_bytes=config.unread_max_mb * 2**20

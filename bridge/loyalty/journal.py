@@ -39,12 +39,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bridge.loyalty.keys import idempotency_key
-from bridge.loyalty.ledger import Ledger, Outcome
+from bridge.loyalty.ledger import Outcome
 from bridge.loyalty.rules import PointsRule
 from parsers.receipt import Receipt
+
+
+class Awarding(Protocol):
+    """What a replay needs of a ledger: ``Ledger`` itself, or the daemon's ``LedgerProcess``."""
+
+    def award(self, receipt: Receipt, rule: PointsRule, now: datetime) -> Outcome: ...
+
+    def void(self, receipt: Receipt, reason: str, now: datetime) -> int: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +89,7 @@ class JournalEntry:
     def is_void(self) -> bool:
         return self.void_reason is not None
 
-    def apply(self, ledger: Ledger, now: datetime) -> Outcome | Voided:
+    def apply(self, ledger: Awarding, now: datetime) -> Outcome | Voided:
         if self.void_reason is not None:
             return Voided(ledger.void(self.receipt, self.void_reason, now))
         return ledger.award(self.receipt, self.rule, now)
@@ -175,7 +184,7 @@ class Journal:
         except FileNotFoundError:
             return True
 
-    def replay(self, ledger: Ledger, now: datetime | None = None) -> list[Outcome | Voided]:
+    def replay(self, ledger: Awarding, now: datetime | None = None) -> list[Outcome | Voided]:
         """Apply every pending entry once, in order, then compact the file to what is left:
         the awards' outcomes and the voids' ``Voided``.
 

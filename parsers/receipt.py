@@ -49,6 +49,7 @@ class Item:
     qty: Decimal = Decimal(1)
     unit_price: Decimal | None = None
     sku: str | None = None  # PLU, SKU or EAN when the layout prints one
+    category: str | None = None  # a department or group, where the receipt prints one
 
 
 @dataclass(slots=True)
@@ -56,6 +57,15 @@ class Discount:
     label: str
     amount: Decimal  # always <= 0
     voucher_code: str | None = None
+
+
+@dataclass(slots=True)
+class Deposit:
+    """A bottle or container deposit (Pfand, kaucja, consigne): paid back on return, so it
+    is money held, not spent, and never earns. Negative when a deposit is returned."""
+
+    label: str
+    amount: Decimal
 
 
 @dataclass(slots=True)
@@ -86,10 +96,15 @@ class Receipt:
     taxes: list[Tax] = field(default_factory=list)
     tax_included: bool = True  # False where tax is added on top of the subtotal (US)
     tip: Decimal | None = None
+    service_charge: Decimal | None = None  # a service charge printed apart from the items
+    deposits: list[Deposit] = field(default_factory=list)
     total: Decimal | None = None
     tenders: list[Tender] = field(default_factory=list)
     change: Decimal | None = None
     customer: CustomerRef | None = None
+    # The number of the receipt a refund, void or copy refers to, as printed
+    # ("Ticket original: T1-004521", "Duplicata de 000482").
+    original: str | None = None
     layout: str | None = None
     raw_text: str = ""
     problems: list[str] = field(default_factory=list)  # filled by ``check_consistency``
@@ -98,6 +113,11 @@ class Receipt:
     def inconsistent(self) -> bool:
         """An inconsistent receipt must never earn points."""
         return bool(self.problems)
+
+    @property
+    def voucher_codes(self) -> list[str]:
+        """The voucher or coupon codes printed on the discount lines, in order."""
+        return [d.voucher_code for d in self.discounts if d.voucher_code]
 
     @property
     def fingerprint(self) -> str:
@@ -123,6 +143,7 @@ class Receipt:
                     "unit_price": _s(i.unit_price),
                     "amount": str(i.amount),
                     "sku": i.sku,
+                    "category": i.category,
                 }
                 for i in self.items
             ],
@@ -137,6 +158,8 @@ class Receipt:
             ],
             "tax_included": self.tax_included,
             "tip": _s(self.tip),
+            "service_charge": _s(self.service_charge),
+            "deposits": [{"label": d.label, "amount": str(d.amount)} for d in self.deposits],
             "total": _s(self.total),
             "tenders": [{"method": t.method, "amount": str(t.amount)} for t in self.tenders],
             "change": _s(self.change),
@@ -145,6 +168,7 @@ class Receipt:
                 if self.customer
                 else None
             ),
+            "original": self.original,
             "layout": self.layout,
             "problems": list(self.problems),
             "fingerprint": self.fingerprint,
@@ -167,6 +191,7 @@ class Receipt:
                     unit_price=_d(i.get("unit_price")),
                     amount=Decimal(i["amount"]),
                     sku=i.get("sku"),
+                    category=i.get("category"),
                 )
                 for i in data.get("items", [])
             ],
@@ -181,12 +206,15 @@ class Receipt:
             ],
             tax_included=data.get("tax_included", True),
             tip=_d(data.get("tip")),
+            service_charge=_d(data.get("service_charge")),
+            deposits=[Deposit(d["label"], Decimal(d["amount"])) for d in data.get("deposits", [])],
             total=_d(data.get("total")),
             tenders=[Tender(t["method"], Decimal(t["amount"])) for t in data.get("tenders", [])],
             change=_d(data.get("change")),
             customer=(
                 CustomerRef(CustomerKind(customer["kind"]), customer["value"]) if customer else None
             ),
+            original=data.get("original"),
             layout=data.get("layout"),
             raw_text=data.get("raw_text", ""),
             problems=list(data.get("problems", [])),
@@ -206,7 +234,8 @@ def check_consistency(receipt: Receipt) -> list[str]:
 
     - each item: qty × unit price = amount (when the unit price is printed);
     - items + discounts = subtotal (when printed);
-    - subtotal (or items + discounts), plus tax when it is added on top, plus tip = total;
+    - subtotal (or items + discounts), plus tax when it is added on top, plus deposits,
+      service charge and tip = total;
     - tenders − change = total (when tenders are printed).
     Reports, copies and training receipts are not checked: they earn nothing anyway.
     """
@@ -231,7 +260,12 @@ def check_consistency(receipt: Receipt) -> list[str]:
         problems.append(f"items and discounts {goods} != subtotal {receipt.subtotal}")
     base = receipt.subtotal if receipt.subtotal is not None else goods
     if receipt.items or receipt.subtotal is not None:
-        expected = base + (receipt.tip or Decimal(0))
+        expected = (
+            base
+            + (receipt.tip or Decimal(0))
+            + (receipt.service_charge or Decimal(0))
+            + sum((d.amount for d in receipt.deposits), Decimal(0))
+        )
         if not receipt.tax_included:
             expected += sum((t.amount for t in receipt.taxes), Decimal(0))
         if differs(expected, receipt.total):

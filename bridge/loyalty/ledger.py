@@ -43,6 +43,14 @@ from bridge.loyalty.claims import (
     normalise_code,
     read_customer,
 )
+from bridge.loyalty.earning import (
+    ExpiringPoints,
+    IssuedVoucher,
+    NextReward,
+    Part,
+    StampProgress,
+    VoucherUse,
+)
 from bridge.loyalty.keys import claim_key, earn_key, idempotency_key, void_key
 from bridge.loyalty.rules import PointsRule
 from bridge.store.engine import outages_as_unavailable
@@ -78,6 +86,13 @@ class Outcome:
     customer: str | None  # the customer's normalised card number, phone or loyalty id
     claim_code: str | None
     duplicate: bool  # True: awarded before; these are the first award's figures
+    # What else the receipt may print (empty where the programme has none of it).
+    parts: tuple[Part, ...] = ()  # which rule gave how many points
+    vouchers: tuple[IssuedVoucher, ...] = ()  # issued by this award, printed with their code
+    voucher_uses: tuple[VoucherUse, ...] = ()  # codes on the receipt: redeemed, flagged
+    stamps: tuple[StampProgress, ...] = ()
+    expiring: ExpiringPoints | None = None
+    next_reward: NextReward | None = None
 
 
 class Ledger:

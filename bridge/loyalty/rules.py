@@ -8,9 +8,14 @@ types (per item, multipliers, vouchers, stamp cards) will be more classes with t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING
 
 from parsers.receipt import Receipt, ReceiptKind
+
+if TYPE_CHECKING:
+    from bridge.loyalty.earning import CustomerFacts, Earning
 
 
 def round_points(value: Decimal) -> int:
@@ -48,6 +53,18 @@ class PointsRule:
             return 0
         assert receipt.total is not None  # earns() checked it
         return round_points(receipt.total * self.points_per_unit)
+
+    @property
+    def version(self) -> str:
+        return f"points_per_unit={self.points_per_unit}"
+
+    def earn(self, receipt: Receipt, facts: CustomerFacts, at: datetime) -> Earning:
+        """This rule as an ``EarningRules``: the rule set of a shop with no rules file."""
+        from bridge.loyalty.earning import Earning, Part  # earning imports round_points
+
+        points = self.points_for(receipt)
+        parts = (Part("base", points, "Points", receipt.total),) if points else ()
+        return Earning(points, self.version, receipt.total if points else None, parts)
 
 
 DEFAULT_RULE = PointsRule()

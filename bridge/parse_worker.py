@@ -62,7 +62,6 @@ import logging
 import os
 import pickle
 import signal
-import struct
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -70,11 +69,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from bridge.frames import HEADER, MAX_FRAME, BrokenStream, encode_frame, portable, read_frame
 from parsers.layouts import Layout, ReceiptParseError, UnknownLayoutError, resolve_layout
 from parsers.receipt import Receipt
 
-_HEADER = struct.Struct(">I")  # the length of the pickle that follows
-_MAX_FRAME = 64 * 1024 * 1024  # a receipt and its parse are kilobytes: more is a broken stream
 _READY = 0  # the request id of the child's first frame: imports done, reading requests
 _COMPILED = None  # a reply's status meaning "not done yet: the layout has compiled"
 
@@ -83,11 +81,6 @@ _PARSE = "parse"
 
 # Which compiled layout: its grammar file and modification time (what Layout.load caches by).
 Version = tuple[str, int]
-
-
-def encode_frame(message: object) -> bytes:
-    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    return _HEADER.pack(len(payload)) + payload
 
 
 def layout_version(layout: str) -> Version | None:
@@ -118,21 +111,6 @@ def _run(op: str, layout: str, text: str, compiled: Callable[[Version], None]) -
     return receipt
 
 
-def _portable(exc: BaseException) -> BaseException:
-    """The exception itself when it survives a pickle round trip, else a RuntimeError that says
-    what it was (an exception whose ``__init__`` wants other arguments than its ``args``)."""
-    try:
-        pickle.loads(pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL))
-    except Exception:
-        return RuntimeError(f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}")
-    return exc
-
-
-def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
-    data = stream.read(size)
-    return data if data is not None and len(data) == size else None
-
-
 def serve(requests: BinaryIO, replies: BinaryIO, compiled: Iterable[Version] = ()) -> int:
     """Answer requests until the parent closes our stdin: ``(id, op, layout, text)`` in,
     ``(id, ok, result or exception)`` out; before the answer, ``(id, None, version)`` when the
@@ -141,14 +119,13 @@ def serve(requests: BinaryIO, replies: BinaryIO, compiled: Iterable[Version] = (
     replies.write(encode_frame((_READY, True, (os.getpid(), sorted(known)))))
     replies.flush()
     while True:
-        header = _read_exactly(requests, _HEADER.size)
-        if header is None:
-            return 0
-        (length,) = _HEADER.unpack(header)
-        payload = _read_exactly(requests, length) if length <= _MAX_FRAME else None
-        if payload is None:
+        try:
+            request = read_frame(requests)
+        except BrokenStream:
             return 1
-        request_id, op, layout, text = pickle.loads(payload)
+        if request is None:
+            return 0
+        request_id, op, layout, text = request  # type: ignore[misc]
 
         def note(version: Version, request_id: int = request_id) -> None:
             if version not in known:
@@ -159,11 +136,11 @@ def serve(requests: BinaryIO, replies: BinaryIO, compiled: Iterable[Version] = (
         try:
             reply: tuple[int, bool, object] = (request_id, True, _run(op, layout, text, note))
         except Exception as exc:
-            reply = (request_id, False, _portable(exc))
+            reply = (request_id, False, portable(exc))
         try:
             frame = encode_frame(reply)
         except Exception as exc:
-            frame = encode_frame((request_id, False, _portable(exc)))
+            frame = encode_frame((request_id, False, portable(exc)))
         replies.write(frame)
         replies.flush()
 
@@ -294,15 +271,15 @@ class _Process(ProcessProtocol):
             self._log_stderr(data)
             return
         self._buffer += data
-        while len(self._buffer) >= _HEADER.size:
-            (length,) = _HEADER.unpack_from(self._buffer)
-            if length > _MAX_FRAME:
+        while len(self._buffer) >= HEADER.size:
+            (length,) = HEADER.unpack_from(self._buffer)
+            if length > MAX_FRAME:
                 self.pool._broken(self, f"a reply of {length} bytes")
                 return
-            end = _HEADER.size + length
+            end = HEADER.size + length
             if len(self._buffer) < end:
                 return
-            payload = bytes(self._buffer[_HEADER.size : end])
+            payload = bytes(self._buffer[HEADER.size : end])
             del self._buffer[:end]
             try:
                 message = pickle.loads(payload)

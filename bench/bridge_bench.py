@@ -474,7 +474,7 @@ def fleet_run(bench: Bench, fleet_tills: int) -> list[Row]:
             "none held past its bound: " + met(ok),
         ),
         row(
-            "  CPU ms per receipt: reactor + other threads + parse workers = total",
+            "  CPU ms per receipt: reactor + other threads + child processes = total",
             (
                 "-",
                 "-",

@@ -8,6 +8,7 @@ children. ``Children.stop_all`` runs on every exit path of the bench.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import queue
@@ -253,12 +254,21 @@ def check_config(config: Path) -> None:
         raise BenchError(f"check-config failed:\n{result.stdout}{result.stderr}")
 
 
+_PROFILES = itertools.count(1)  # one profile file per daemon started
+
+
 def start_daemon(
     children: Children, config: Path, ports: Sequence[int], log: Path
 ) -> subprocess.Popen[bytes]:
+    command = [*tillbridge_command(), "run", "--config", str(config)]
+    profile = os.environ.get("TILLBRIDGE_BENCH_PROFILE")
+    if profile:
+        # cProfile sees the main thread only: the reactor's, where status replies wait.
+        out = f"{profile}.{next(_PROFILES)}.prof"
+        command = [sys.executable, "-m", "cProfile", "-o", out, "-m", "bridge.cli", *command[-3:]]
     with log.open("ab") as stderr:
         process = children.start(
-            [*tillbridge_command(), "run", "--config", str(config)],
+            command,
             stdout=stderr,
             stderr=stderr,
         )

@@ -433,8 +433,14 @@ class DatabaseConfig:
 
 @dataclass(frozen=True, slots=True)
 class LoyaltyConfig:
-    points_per_unit: Decimal = Decimal(1)  # points per currency unit of the receipt's total
+    points_per_unit: Decimal = Decimal(1)  # points per currency unit, when there is no rules file
     claim_url: str | None = None  # where a claim code's QR code points
+    # The programme's rules file (``docs/programme.md``): earning rules, rewards, expiry. None:
+    # ``points_per_unit`` of the net amount, nothing else.
+    rules: Path | None = None
+    template: Path | None = None  # the store's own message template (Jinja2); None: ours
+    # A receipt printed while the database is away says "points pending" (False: prints nothing).
+    points_pending: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -702,7 +708,17 @@ class _Loader:
     def loyalty(self, table: dict[str, Any] | None) -> LoyaltyConfig | None:
         if table is None:
             return None
-        self.unknown(table, ("points_per_unit", "claim_url"), "loyalty")
+        self.unknown(
+            table,
+            ("points_per_unit", "claim_url", "rules", "template", "points_pending"),
+            "loyalty",
+        )
+        if "rules" in table and "points_per_unit" in table:
+            self.error(
+                "loyalty.points_per_unit",
+                "set either points_per_unit or a rules file, not both: the rules file has its "
+                "own base rate",
+            )
         points = Decimal(1)
         if "points_per_unit" in table:
             value = table["points_per_unit"]
@@ -729,7 +745,26 @@ class _Loader:
                     "loyalty.claim_url",
                     f'{_show(claim_url)} is not an http(s) URL, e.g. "https://shop.example/claim"',
                 )
-        return LoyaltyConfig(points, claim_url)
+        rules = self.existing_file(table, "rules", "loyalty.rules")
+        template = self.existing_file(table, "template", "loyalty.template")
+        pending = table.get("points_pending", True)
+        if not isinstance(pending, bool):
+            self.error("loyalty.points_pending", f"expected true or false, not {_kind(pending)}")
+            pending = True
+        return LoyaltyConfig(points, claim_url, rules, template, pending)
+
+    def existing_file(self, table: Mapping[str, Any], name: str, key: str) -> Path | None:
+        value = table.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            self.error(key, f"expected a path (a non-empty string), not {_kind(value)}")
+            return None
+        path = _resolve(Path(value), self.base)
+        if not path.is_file():
+            self.error(key, f"{_show(value)}: no such file ({path})")
+            return None
+        return path
 
     def identifier(
         self, table: Mapping[str, Any], name: str, where: str, default: str

@@ -268,6 +268,32 @@ def test_points_per_unit_as_string_or_integer(tmp_path: Path) -> None:
         assert load_config(write(tmp_path, text)).loyalty.points_per_unit == expected
 
 
+def test_the_rules_file_and_template_are_paths_from_the_config_folder(tmp_path: Path) -> None:
+    (tmp_path / "programme.toml").write_text("", encoding="utf-8")
+    (tmp_path / "receipt.j2").write_text("", encoding="utf-8")
+    text = (
+        '[loyalty]\nrules = "programme.toml"\ntemplate = "receipt.j2"\npoints_pending = false\n'
+        + TILL
+    )
+    loyalty = load_config(write(tmp_path, text)).loyalty
+    assert loyalty.rules == tmp_path.resolve() / "programme.toml"
+    assert loyalty.template == tmp_path.resolve() / "receipt.j2"
+    assert loyalty.points_pending is False
+    assert load_config(write(tmp_path, TILL)).loyalty.points_pending is True
+
+
+def test_loyalty_files_must_exist_and_the_base_rate_is_set_once(tmp_path: Path) -> None:
+    (tmp_path / "programme.toml").write_text("", encoding="utf-8")
+    assert errors_of(tmp_path, '[loyalty]\nrules = "nowhere.toml"\n' + TILL) == [
+        f'loyalty.rules: "nowhere.toml": no such file ({tmp_path.resolve() / "nowhere.toml"})'
+    ]
+    both = '[loyalty]\nrules = "programme.toml"\npoints_per_unit = 2\n'
+    [error] = errors_of(tmp_path, both + TILL)
+    assert error.startswith("loyalty.points_per_unit: set either points_per_unit or a rules file")
+    [error] = errors_of(tmp_path, '[loyalty]\npoints_pending = "yes"\n' + TILL)
+    assert error == "loyalty.points_pending: expected true or false, not a string"
+
+
 def test_till_values_are_read(tmp_path: Path) -> None:
     text = till(
         mode="observe",

@@ -136,6 +136,28 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_option(rs)
     rs.set_defaults(run="bridge.commands.backup:run_restore")
 
+    rp = sub.add_parser("report", help="what the loyalty programme did: today, a day or a period")
+    rp.add_argument("--day", metavar="DAY", help="one day, 2026-12-01 (default: today)")
+    rp.add_argument("--from", dest="from_day", metavar="DAY", help="the first day of a period")
+    rp.add_argument("--to", dest="to_day", metavar="DAY", help="its last day (included)")
+    rp.add_argument("--top", type=_count, default=10, metavar="N", help="top customers (10)")
+    rp.add_argument(
+        "--lapsed-days",
+        type=_count,
+        default=60,
+        metavar="N",
+        help="list customers not seen in N days (60)",
+    )
+    rp.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    rp.add_argument(
+        "--print",
+        dest="print_till",
+        metavar="TILL",
+        help="print it on this till's printer, through the running bridge",
+    )
+    add_config_option(rp)
+    rp.set_defaults(run="bridge.commands.report:run")
+
     c = sub.add_parser("check-config", help="read and check the config file, then summarise it")
     add_config_option(c)
     c.set_defaults(run="bridge.commands.check_config:run")
@@ -166,6 +188,17 @@ def _version() -> str:
         return version("tillbridge")
     except PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown"
+
+
+def _count(text: str) -> int:
+    """A whole number >= 0, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

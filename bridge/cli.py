@@ -158,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_option(rp)
     rp.set_defaults(run="bridge.commands.report:run")
 
+    ex = sub.add_parser("export", help="customers and their segments as CSV")
+    ex.add_argument("-o", "--output", metavar="FILE", help="write here (owner-only), not stdout")
+    ex.add_argument(
+        "--lapsed-days", type=_count, default=60, metavar="N", help="lapsed after N days (60)"
+    )
+    add_config_option(ex)
+    ex.set_defaults(run="bridge.commands.export:run")
+
     c = sub.add_parser("check-config", help="read and check the config file, then summarise it")
     add_config_option(c)
     c.set_defaults(run="bridge.commands.check_config:run")

@@ -1,8 +1,10 @@
-"""How many points a receipt earns. Pure: no database, no clock.
+"""How many points a receipt earns with no rules file: points per currency unit of a
+consistent sale's net amount, rounded down once. Pure: no database, no clock.
 
-First version: points per currency unit of a consistent sale's total, rounded down. Later rule
-types (per item, multipliers, vouchers, stamp cards) will be more classes with the same
-``points_for`` method.
+The net amount is what the customer paid for goods: the total less the tip, the service
+charge and the deposits (money passed on to staff, or held and paid back, never spent in the
+shop). The programme's rules file (``bridge.loyalty.programme``) does more, and uses the same
+``net_amount`` and ``round_points``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ if TYPE_CHECKING:
 def round_points(value: Decimal) -> int:
     """The one rounding rule for points: toward zero, so nobody earns a point not fully paid."""
     return int(value.to_integral_value(rounding=ROUND_DOWN))
+
+
+def net_amount(receipt: Receipt) -> Decimal | None:
+    """The total less tip, service charge and deposits; None without a total."""
+    if receipt.total is None:
+        return None
+    held = sum((d.amount for d in receipt.deposits), Decimal(0))
+    return receipt.total - (receipt.tip or 0) - (receipt.service_charge or 0) - held
 
 
 def earns(receipt: Receipt) -> bool:
@@ -51,8 +61,9 @@ class PointsRule:
     def points_for(self, receipt: Receipt) -> int:
         if not earns(receipt):
             return 0
-        assert receipt.total is not None  # earns() checked it
-        return round_points(receipt.total * self.points_per_unit)
+        net = net_amount(receipt)
+        assert net is not None  # earns() checked the total
+        return max(round_points(net * self.points_per_unit), 0)
 
     @property
     def version(self) -> str:
@@ -63,8 +74,9 @@ class PointsRule:
         from bridge.loyalty.earning import Earning, Part  # earning imports round_points
 
         points = self.points_for(receipt)
-        parts = (Part("base", points, "Points", receipt.total),) if points else ()
-        return Earning(points, self.version, receipt.total if points else None, parts)
+        net = net_amount(receipt) if points else None
+        parts = (Part("base", points, "Points", net),) if points else ()
+        return Earning(points, self.version, net, parts)
 
 
 DEFAULT_RULE = PointsRule()

@@ -146,8 +146,13 @@ def earns(receipt: dict[str, Any]) -> bool:
 
 
 def points_of(receipt: dict[str, Any]) -> int:
-    """Points at the default rule, one per currency unit, rounded down."""
-    return int(Decimal(receipt["total"]).to_integral_value(rounding=ROUND_DOWN))
+    """Points at the default rule: one per currency unit of the total less tip, service charge
+    and deposits, rounded down."""
+    net = Decimal(receipt["total"])
+    for held in ("tip", "service_charge"):
+        net -= Decimal(receipt.get(held) or 0)
+    net -= sum((Decimal(d["amount"]) for d in receipt.get("deposits", [])), Decimal(0))
+    return max(int(net.to_integral_value(rounding=ROUND_DOWN)), 0)
 
 
 def customer_of(receipt: dict[str, Any]) -> CustomerRef | None:

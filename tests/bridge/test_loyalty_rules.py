@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -20,9 +20,10 @@ from bridge.loyalty.claims import (
     normalise_code,
     qr_payload,
 )
+from bridge.loyalty.earning import CustomerFacts
 from bridge.loyalty.keys import idempotency_key
-from bridge.loyalty.rules import PointsRule, earns, points_for, round_points
-from parsers.receipt import ReceiptKind
+from bridge.loyalty.rules import PointsRule, earns, net_amount, points_for, round_points
+from parsers.receipt import Deposit, ReceiptKind
 
 from .conftest import ReceiptFactory
 
@@ -43,6 +44,32 @@ def test_points_are_rounded_down(
     make_receipt: ReceiptFactory, total: str, per_unit: str, points: int
 ) -> None:
     assert PointsRule(Decimal(per_unit)).points_for(make_receipt(total=total)) == points
+
+
+def test_tips_service_and_deposits_never_earn(make_receipt: ReceiptFactory) -> None:
+    # The catering bill of issue 8: $1,404.84 with a $180 tip earns on $1,224.84.
+    receipt = make_receipt(total="1404.84")
+    receipt.tip = Decimal("180.00")
+    assert net_amount(receipt) == Decimal("1224.84")
+    assert PointsRule().points_for(receipt) == 1224
+    receipt.tip = None
+    receipt.service_charge = Decimal("4.84")
+    receipt.deposits = [Deposit("Pfand", Decimal("0.25")), Deposit("Pfand", Decimal("0.75"))]
+    assert PointsRule().points_for(receipt) == 1399
+    earning = PointsRule().earn(receipt, CustomerFacts(), datetime(2026, 12, 2, tzinfo=UTC))
+    assert earning.points == 1399 and earning.based_on == Decimal("1399.00")
+    assert [(p.rule_id, p.points) for p in earning.parts] == [("base", 1399)]
+
+
+def test_a_returned_deposit_adds_nothing_and_never_makes_points_negative(
+    make_receipt: ReceiptFactory,
+) -> None:
+    receipt = make_receipt(total="0.50")
+    receipt.deposits = [Deposit("Pfand return", Decimal("-3.00"))]
+    assert PointsRule().points_for(receipt) == 3  # the goods were 3.50
+    receipt = make_receipt(total="1.00")
+    receipt.tip = Decimal("5.00")
+    assert PointsRule().points_for(receipt) == 0
 
 
 def test_default_rule_is_one_point_per_unit(make_receipt: ReceiptFactory) -> None:

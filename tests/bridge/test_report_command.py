@@ -159,3 +159,54 @@ def test_print_to_a_till_nobody_listens_for_exits_1(
     assert "is tillbridge running?" in capsys.readouterr().err
     assert main(["report", "--print", "back", "--config", str(config)]) == 2
     assert "no till 'back' in the config (tills: front)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_report_and_export_read_both_databases_alike(
+    tmp_path: Path, database: str, request: pytest.FixtureRequest
+) -> None:
+    from bridge.loyalty import Ledger, PointsRule
+    from bridge.loyalty.export import customer_rows
+    from bridge.store import migrate
+    from parsers.receipt import CustomerKind, CustomerRef, Receipt, ReceiptKind
+
+    url = (
+        request.getfixturevalue("pg_url")
+        if database == "postgresql"
+        else f"sqlite:///{tmp_path / 'x.db'}"
+    )
+    engine = make_engine(url)
+    now = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    try:
+        migrate(engine)
+        ledger = Ledger(engine)
+        for number, (card, total) in enumerate(
+            [("1111222233334444", "10.50"), ("1111222233334444", "5.25"), (None, "7.00")]
+        ):
+            ledger.award(
+                Receipt(
+                    kind=ReceiptKind.SALE,
+                    store="main",
+                    till="front",
+                    number=str(number),
+                    issued_at=now,
+                    currency="EUR",
+                    total=Decimal(total),
+                    customer=CustomerRef(CustomerKind.CARD, card) if card else None,
+                    raw_text=f"sale {number}",
+                ),
+                PointsRule(),
+                now,
+            )
+        report = build_report(engine, now - timedelta(hours=1), now + timedelta(hours=1))
+        rows = customer_rows(engine, now + timedelta(hours=1))
+    finally:
+        engine.dispose()
+    assert (report.receipts, report.issued, report.outstanding, report.unclaimed) == (3, 22, 15, 7)
+    assert report.sales == {"EUR": Decimal("22.75")}
+    assert [(t.label, t.points, t.visits, t.spend) for t in report.top] == [
+        ("card **** 4444", 15, 2, Decimal("15.75"))
+    ]
+    assert [(r.identifier, r.balance, r.visits, r.spend) for r in rows] == [
+        ("1111222233334444", 15, 2, Decimal("15.75"))
+    ]

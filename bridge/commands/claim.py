@@ -7,7 +7,8 @@ dashes; CARD is the card number, phone or loyalty id (spaces and dashes are igno
 
 Prints ``credited 12 points to 4000123456789 (claim K7Q-M3X-PAW); balance 352``, exit 0.
 Exit 1 when the claim cannot be credited: the code is malformed, mistyped (its check character
-does not match: "check the code"), unknown or already claimed, the customer is not one
+does not match: "check the code"), unknown, already claimed, expired (the programme's
+``claim_codes_expire_after_days``), the customer is not one
 (``card:``, ``phone:abc``), or this machine tried too many unknown codes lately (the reason goes
 to standard error, for the person at the counter). Exit 2 when there is no
 config file or it has a problem, or the database is unavailable (try again later). Without
@@ -43,13 +44,19 @@ def run(args: argparse.Namespace) -> int:
     from sqlalchemy.engine import make_url
 
     from bridge.loyalty import Ledger
+    from bridge.loyalty.in_force import policy_in_force
     from bridge.store import StoreUnavailable, make_engine, migrate
 
     engine = make_engine(config.database.url)
     try:
         migrate(engine)
+        policy = policy_in_force(config.loyalty.rules)
         outcome = Ledger(engine).claim(
-            args.code, args.card, datetime.now(UTC), source=f"cli@{socket.gethostname()}"
+            args.code,
+            args.card,
+            datetime.now(UTC),
+            source=f"cli@{socket.gethostname()}",
+            expire_after_days=policy.claim_codes_expire_after_days,
         )
     except ClaimError as error:
         print(f"{_PROG}: {error}", file=sys.stderr)

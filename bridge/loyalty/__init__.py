@@ -3,6 +3,7 @@
 from bridge.loyalty.claims import (
     AlreadyClaimed,
     ClaimError,
+    ExpiredClaimCode,
     InvalidClaimCode,
     InvalidCustomer,
     MistypedClaimCode,
@@ -18,6 +19,7 @@ from bridge.loyalty.rules import PointsRule, earns, points_for, round_points
 __all__ = [
     "AlreadyClaimed",
     "ClaimError",
+    "ExpiredClaimCode",
     "InvalidClaimCode",
     "InvalidCustomer",
     "Journal",

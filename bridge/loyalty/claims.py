@@ -53,6 +53,10 @@ class VoidedClaimCode(ClaimError):
     """The code's award was voided: its receipt never reached the printer whole."""
 
 
+class ExpiredClaimCode(ClaimError):
+    """The code was printed longer ago than the programme lets codes be claimed."""
+
+
 class TooManyClaimAttempts(ClaimError):
     """Too many unknown codes lately from this place: claims wait, to slow down guessing."""
 

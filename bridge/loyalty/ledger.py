@@ -36,6 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from bridge.loyalty.claims import (
     LEGACY_LENGTH,
     AlreadyClaimed,
+    ExpiredClaimCode,
     TooManyClaimAttempts,
     UnknownClaimCode,
     VoidedClaimCode,
@@ -123,25 +124,39 @@ class Ledger:
             return self._void(conn, idempotency_key(receipt), reason, now)
 
     def claim(
-        self, code: str, card: CustomerRef | str, now: datetime, source: str = "cli"
+        self,
+        code: str,
+        card: CustomerRef | str,
+        now: datetime,
+        source: str = "cli",
+        *,
+        expire_after_days: int | None = None,
     ) -> Outcome:
         """Credit a claim code's points to a customer, once. Raises ``ClaimError`` otherwise:
         ``MistypedClaimCode`` before the database is asked, ``TooManyClaimAttempts`` when
-        ``source`` (where the claim is typed) tried too many unknown codes lately."""
+        ``source`` (where the claim is typed) tried too many unknown codes lately,
+        ``ExpiredClaimCode`` for a code printed more than ``expire_after_days`` days ago (the
+        programme's ``claim_codes_expire_after_days``; None: codes never expire)."""
         _require_aware(now)
         code = normalise_code(code)
         if isinstance(card, str):
             read_customer(card)  # a malformed customer is refused before any attempt counts
         try:
             with self._transaction() as conn:
-                return self._claim(conn, code, card, now, source)
+                return self._claim(conn, code, card, now, source, expire_after_days)
         except UnknownClaimCode:
             with self._transaction() as conn:
                 self._count_attempt(conn, source, now)
             raise
 
     def _claim(
-        self, conn: Connection, code: str, card: CustomerRef | str, now: datetime, source: str
+        self,
+        conn: Connection,
+        code: str,
+        card: CustomerRef | str,
+        now: datetime,
+        source: str,
+        expire_after_days: int | None,
     ) -> Outcome:
         self._check_attempts(conn, source, now)
         customer = _as_customer(conn, card)
@@ -163,6 +178,13 @@ class Ledger:
             )
         if claim.claimed_at is not None:
             raise AlreadyClaimed(_already_claimed(code, claim.claimed_at))
+        if expire_after_days is not None:
+            until = claim.created_at + timedelta(days=expire_after_days)
+            if now >= until:
+                raise ExpiredClaimCode(
+                    f"claim code {code} expired on {until:%Y-%m-%d}: codes can be claimed for "
+                    f"{expire_after_days} days after the sale"
+                )
         customer_id = self._customer_id(conn, customer, now)
         before = self._lock_account(conn, customer_id, now)
         earned = conn.execute(

@@ -92,9 +92,15 @@ class Inbox:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         folder = self.folder / safe_name(till)
         path = folder / f"{stamp}-{os.getpid()}-{next(self._serial):06d}{SUFFIX}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND
         try:
-            owner_only_folders(folder)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+            try:
+                fd = os.open(path, flags, 0o600)
+            except FileNotFoundError:
+                # The till's folder is made at its first stream (or again, if removed): not
+                # looked for at every connection, which costs the reactor a few syscalls.
+                owner_only_folders(folder)
+                fd = os.open(path, flags, 0o600)
         except OSError as exc:
             log.error("inbox %s: %s: this stream is not kept", path, exc)
             return InboxStream(path, None)

@@ -83,12 +83,20 @@ _PARSE = "parse"
 Version = tuple[str, int]
 
 
+# A layout's grammar file, by the name the config gives it: found once (resolving a name
+# walks the file system, and the daemon asks at every parse), then stat'ed each time.
+_GRAMMAR_FILES: dict[str, str] = {}
+
+
 def layout_version(layout: str) -> Version | None:
     """The file and modification time of a layout, or None if there is no such layout."""
+    path = _GRAMMAR_FILES.get(layout)
     try:
-        path = resolve_layout(layout)
-        return (str(path), path.stat().st_mtime_ns)
+        if path is None:
+            path = _GRAMMAR_FILES[layout] = str(resolve_layout(layout))
+        return (path, os.stat(path).st_mtime_ns)
     except (OSError, UnknownLayoutError):
+        _GRAMMAR_FILES.pop(layout, None)  # gone: looked for again next time
         return None
 
 

@@ -113,7 +113,8 @@ class Daemon:
         self.unread = RawStore(
             config.journal.parent / "unread", max_bytes=config.unread_max_mb * 2**20
         )
-        self.inbox = Inbox(config.journal.parent / "inbox")
+        # Each till's next inbox file is made on a thread, ready for its next connection.
+        self.inbox = Inbox(config.journal.parent / "inbox", prepare=reactor.callInThread)
         self.captures = RawStore(config.capture_dir) if config.capture_dir is not None else None
         self.tills: dict[str, RunningTill] = {}
         self._stopping = False
@@ -222,6 +223,9 @@ class Daemon:
             for path in paths:
                 if self._stopping:
                     return  # the rest waits for the next start
+                if _empty(path):
+                    self.inbox.discard(path)  # made ahead for a connection that never came
+                    continue
                 if running is None or running.handler is None:
                     log.warning("inbox %s: no reading till %s now: kept unread", path, till_name)
                     self.unread.keep(till_name, 0, path.read_bytes(), "left in the inbox")
@@ -273,6 +277,7 @@ class Daemon:
             await task.deferLater(self.reactor, DRAIN_POLL, lambda: None)
         for till in self.tills.values():
             till.link.close_all()
+        self.inbox.close()  # the files made ahead for connections that will not come
         for till in self.tills.values():
             if till.handler is not None:
                 await till.handler.settle()  # receipts that did not print: awards taken back
@@ -397,3 +402,10 @@ def printer_connector(printer: object, reactor: Any) -> PrinterConnector:
 
 def _no_message(_: object) -> None:
     return None
+
+
+def _empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False

@@ -34,3 +34,27 @@ def test_a_full_disk_leaves_no_part_of_a_stream(tmp_path: Path) -> None:
         assert inbox.waiting() == {}
         stream.write(b"more")  # and the stream goes on without a file
         stream.remove()
+
+
+def test_files_made_ahead_are_used_in_order_and_removed_when_unused(tmp_path: Path) -> None:
+    later: list[object] = []
+    inbox = Inbox(tmp_path / "inbox", prepare=later.append)  # a thread that has not run yet
+    first = inbox.open("front")
+    made_ahead = later.pop()
+    second = inbox.open("front")  # nothing ready yet: made on the spot
+    made_ahead()  # the file begun before the second one: too old to come after it
+    third_ahead = later.pop()
+    third_ahead()
+    third = inbox.open("front")  # the one made ahead, after the second
+    assert first.path.name < second.path.name < third.path.name
+    for stream in (first, second, third):
+        stream.write(b"x")
+    later.pop()()  # the fourth, made ahead and never used
+    assert len(inbox.waiting()["front"]) == 4
+    inbox.close()
+    assert sorted(inbox.waiting()["front"]) == sorted([first.path, second.path, third.path])
+    later.clear()
+    inbox.open("front").remove()
+    assert later and inbox.waiting()["front"] == sorted([first.path, second.path, third.path])
+    later.pop()()  # made ahead after the close: dropped at once
+    assert len(inbox.waiting()["front"]) == 3

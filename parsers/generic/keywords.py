@@ -403,6 +403,12 @@ DISCOUNT: Table = {
     "zh": ["折扣", "优惠"],
 }  # fmt: skip
 
+# Discount words that are also in item names ("Pale ale", "Meal deal", "Bonus pack"): on a line
+# with a positive amount they make a discount only as the line's first word.
+ITEM_LIKE_DISCOUNT: frozenset[str] = frozenset(
+    {"ale", "etu", "deal", "offer", "bonus", "vale", "zegel", "saving", "tilbud", "akce"}
+)
+
 # Labels of a loyalty identifier on their own: the number after them is the customer.
 LOYALTY: Table = {
     "en": ["member", "member no", "member id", "membership", "rewards", "reward", "loyalty",

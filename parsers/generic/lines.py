@@ -225,9 +225,13 @@ def _role_of_amount_line(line: Line, folded: str) -> Role:
         return Role.ROUNDING
     if _near_start(tender):
         return Role.TENDER
-    if discount is not None:
+    if discount is not None and (discount.start == 0 or not _item_like(scan, discount)):
         return Role.DISCOUNT
     return _item(line)
+
+
+def _item_like(scan: Scan, span: Span) -> bool:
+    return "".join(scan.words[span.start : span.end]) in kw.ITEM_LIKE_DISCOUNT
 
 
 def _is_service(line: Line, scan: Scan) -> bool:

@@ -119,6 +119,7 @@ def _without_amounts(number: int, text: str, stripped: str) -> Line:
 
 
 _DIGITS_RE = re.compile(r"\S*\d\S*")
+_NUMBER_WORDS = frozenset(kw.NUMBER_WORDS)
 # The number after the phrase: the first word with a digit in it ("T1-004521", "#4822").
 _REFERENCE_RE = re.compile(r"[#№]?([A-Za-z0-9][A-Za-z0-9/.-]*\d[A-Za-z0-9/-]*|\d+)")
 
@@ -128,7 +129,13 @@ def _original(stripped: str, folded: str) -> str | None:
     receipt phrase and prints a number after it: ``Ticket original: T1-004521``."""
     scan = kw.INDEX.scan(folded)
     span = scan.first("original")
-    if span is None or span.start > 1 or len(scan.words) > span.end + 3:
+    if span is None or span.start > 1:
+        return None
+    # only a number word may stand between the phrase and the number ("n°", "nr", "#"):
+    # "Original Pizza Co. 1985" is a shop's name
+    after = scan.words[span.end :]
+    at = next((i for i, word in enumerate(after) if any(ch.isdigit() for ch in word)), None)
+    if at is None or at > 2 or any(word not in _NUMBER_WORDS for word in after[:at]):
         return None
     match = _REFERENCE_RE.search(stripped.strip(_DECOR))
     if match is None:

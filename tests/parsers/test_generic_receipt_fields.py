@@ -196,6 +196,12 @@ def test_a_sentence_about_the_original_is_no_reference(generic: Layout) -> None:
         ["^Zapatería Ana", "Botas|59,00", "!Total|59,00", "Cambios con el ticket original"],
     )
     assert receipt.original is None
+    pizza = _read(
+        generic,
+        "en_pizza",
+        ["^Original Pizza Co. 1985", "Margherita|9.50", "!Total|9.50", "Cash|9.50"],
+    )
+    assert (pizza.original, pizza.store) == (None, "Original Pizza Co. 1985")
 
 
 def test_voucher_codes_on_discount_lines(generic: Layout) -> None:

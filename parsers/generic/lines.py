@@ -56,6 +56,12 @@ class Line:
     # announces ("Duplicata de 000482" is a copy), if any
     marker: str | None = None
     customer: CustomerLine | None = None
+    category: str | None = None  # a department printed on an item's code line
+
+    def code_line_category(self) -> str | None:
+        """The department of a code line without an amount ("  EAN 4001550170217  Getränke")."""
+        match = _CODE_RE.match(self.text.strip(_DECOR))
+        return match.group("category") if match is not None else None
 
     @property
     def amount(self) -> Decimal:
@@ -73,7 +79,9 @@ _LEADING_QTY_RE = re.compile(
     r"^[ \t]*(?P<qty>-?\d+(?:[.,]\d{1,3})?)(?:[ \t]*[x×*][ \t]*|[ \t]{2,})"
 )
 # "EAN 4006381333931", maybe with the department after it ("PLU 4011  Obst & Gemüse")
-_CODE_RE = re.compile(r"^[A-Za-z.\-/]{0,10}:?[ \t]*[\d\-]{3,}(?:[ \t]{2,}[^\W\d_][^\d]*)?$")
+_CODE_RE = re.compile(
+    r"^[A-Za-z.\-/]{0,10}:?[ \t]*[\d\-]{3,}(?:[ \t]{2,}(?P<category>[^\W\d_][^\d]*?))?[ \t]*$"
+)
 _RATE_ONLY_RE = re.compile(r"^(?:[a-z]{1,2}[ \t]*[=:]?[ \t]*)?\d{1,2}(?:[.,]\d{1,3})?[ ]?%$")
 _TAX_CLASS_RE = re.compile(r"^[A-H](?:[ \t]|$)")
 _LETTER_RE = re.compile(r"[^\W\d_]")
@@ -261,8 +269,10 @@ def _quantity_line(line: Line) -> Role | None:
     if match is None:
         return None
     rest = line.label[: match.start()].strip(_DECOR)
-    if rest and not _CODE_RE.match(rest):
+    code = _CODE_RE.match(rest) if rest else None
+    if rest and code is None:
         return None
+    line.category = code.group("category") if code is not None else None
     qty = match.group("qty")
     line.qty = Decimal(qty.replace(",", ".")) if qty else None
     if len(line.amounts) >= 2:

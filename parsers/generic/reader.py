@@ -127,10 +127,13 @@ def _join(above: Line, line: Line) -> None:
         if _same(line.qty * unit, above.amount):  # "2 Stk x 1,19" under "2,38": that item's
             above.qty = line.qty
             above.amounts = [line.amounts[-1], above.amounts[-1]]
+            above.category = line.category
     elif line.role is Role.UNIT_DETAIL and above.role is Role.ITEM and line.qty is None:
         unit = line.amounts[-1].value  # "     @ $28.00" under "2  Ribeye Steak  $56.00"
         if above.qty is not None and _same(above.qty * unit, above.amount):
             above.amounts = [line.amounts[-1], above.amounts[-1]]
+    elif line.role is Role.TEXT and above.role is Role.ITEM and above.category is None:
+        above.category = line.code_line_category()  # "  PLU 4011  Obst & Gemüse"
     elif (
         above.role is Role.CUSTOMER
         and above.customer is not None
@@ -295,7 +298,9 @@ def _item(line: Line) -> Item:
         candidate = line.amounts[-2].value
         if _same(qty * candidate, line.amount):
             unit = candidate
-    return Item(name=line.label, amount=line.amount, qty=qty, unit_price=unit)
+    return Item(
+        name=line.label, amount=line.amount, qty=qty, unit_price=unit, category=line.category
+    )
 
 
 _CODE_IN_LABEL_RE = re.compile(r"(?<!\S)(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9][A-Z0-9-]{3,}")

@@ -162,8 +162,8 @@ def test_the_generic_layout_reads_every_fixture_as_its_own_layout_does(
     ]
     if entry["kind"] in ("sale", "refund", "void"):
         assert read["problems"] == []
-        assert [(i["name"], i["amount"]) for i in read["items"]] == [
-            (i["name"], i["amount"]) for i in entry["items"]
+        assert [(i["name"], i["amount"], i["category"]) for i in read["items"]] == [
+            (i["name"], i["amount"], i["category"]) for i in entry["items"]
         ]
         assert [t["amount"] for t in read["tenders"]] == [t["amount"] for t in entry["tenders"]]
 

@@ -22,6 +22,7 @@ from parsers.money import MoneyError, currency_of, parse_money, parse_quantity
 from parsers.receipt import (
     CustomerKind,
     CustomerRef,
+    Deposit,
     Discount,
     Item,
     Receipt,
@@ -35,7 +36,20 @@ if TYPE_CHECKING:
     from parsers.layouts import Layout
 
 RECEIPT_VALUES = frozenset(
-    {"store", "till", "number", "date", "time", "currency", "subtotal", "total", "change", "tip"}
+    {
+        "store",
+        "till",
+        "number",
+        "original",
+        "date",
+        "time",
+        "currency",
+        "subtotal",
+        "total",
+        "change",
+        "tip",
+        "service_charge",
+    }
 )
 CUSTOMER_VALUES = {
     "customer_card": CustomerKind.CARD,
@@ -43,10 +57,12 @@ CUSTOMER_VALUES = {
     "customer_id": CustomerKind.LOYALTY_ID,
 }
 GROUP_FIELDS = {
-    "item": frozenset({"name", "amount", "qty", "unit_price", "sku"}),
+    "item": frozenset({"name", "amount", "qty", "unit_price", "sku", "category"}),
     "discount": frozenset({"label", "amount", "voucher_code"}),
     "tax": frozenset({"rate", "amount", "base", "label"}),
     "tender": frozenset({"method", "amount"}),
+    # a bottle or container deposit line: money held, not spent, so it is kept apart
+    "deposit": frozenset({"label", "amount"}),
 }
 VALUE_RULES = RECEIPT_VALUES | set(CUSTOMER_VALUES) | frozenset().union(*GROUP_FIELDS.values())
 MARKERS = {
@@ -56,7 +72,9 @@ MARKERS = {
     "kind_report": ReceiptKind.REPORT,
     "kind_training": ReceiptKind.TRAINING,
 }
-MONEY_FIELDS = frozenset({"subtotal", "total", "change", "tip", "amount", "unit_price", "base"})
+MONEY_FIELDS = frozenset(
+    {"subtotal", "total", "change", "tip", "service_charge", "amount", "unit_price", "base"}
+)
 
 
 class Fact:
@@ -198,6 +216,7 @@ def to_receipt(tree: Tree[Token], layout: Layout, text: str) -> Receipt:
                     qty=reader.quantity(qty) if qty is not None else Decimal(1),
                     unit_price=reader.money(unit_price) if unit_price is not None else None,
                     sku=reader.optional(fact.value, "sku"),
+                    category=reader.optional(fact.value, "category"),
                 )
             )
         elif name == "discount":
@@ -228,10 +247,18 @@ def to_receipt(tree: Tree[Token], layout: Layout, text: str) -> Receipt:
                     amount=reader.money(reader.require(fact, "amount")),
                 )
             )
-    for name in ("store", "till", "number"):
+        elif name == "deposit":
+            # signed as printed: a returned bottle pays its deposit back
+            receipt.deposits.append(
+                Deposit(
+                    label=reader.optional(fact.value, "label") or "",
+                    amount=reader.money(reader.require(fact, "amount")),
+                )
+            )
+    for name in ("store", "till", "number", "original"):
         if name in values:
             setattr(receipt, name, values[name].value or None)
-    for name in ("subtotal", "total", "change", "tip"):
+    for name in ("subtotal", "total", "change", "tip", "service_charge"):
         if name in values:
             setattr(receipt, name, reader.money(values[name]))
     if "date" in values:

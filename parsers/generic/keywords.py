@@ -202,12 +202,102 @@ CHANGE: Table = {
 }  # fmt: skip
 
 TIP: Table = {
-    "en": ["tip", "tips", "gratuity", "service charge"], "es": ["propina"],
-    "fr": ["pourboire", "service"], "de": ["trinkgeld"], "it": ["mancia", "servizio"],
-    "pt": ["gorjeta", "taxa de servico"], "nl": ["fooi"], "pl": ["napiwek"],
+    "en": ["tip", "tips", "gratuity"], "es": ["propina"],
+    "fr": ["pourboire"], "de": ["trinkgeld"], "it": ["mancia"],
+    "pt": ["gorjeta"], "nl": ["fooi"], "pl": ["napiwek"],
     "sv": ["dricks"], "da": ["drikkepenge"], "no": ["tips"], "fi": ["juomaraha"],
     "cs": ["spropitne"], "sk": ["prepitne"], "hu": ["borravalo"], "ro": ["bacsis"],
     "tr": ["bahsis"], "hr": ["napojnica"], "sl": ["napitnina"], "el": ["φιλοδωρημα"],
+}  # fmt: skip
+
+# A service charge the house adds (not the customer's tip): it never earns points. The phrases
+# here say so on their own ("Service charge 12,50", "Frais de service").
+SERVICE: Table = {
+    "en": ["service charge", "service chg", "service fee", "svc charge", "svc chg",
+           "auto gratuity", "automatic gratuity", "included service", "service included"],
+    "es": ["cargo por servicio", "cargo servicio", "recargo servicio", "servicio incluido",
+           "suplemento servicio"],
+    "fr": ["frais de service", "service compris", "supplement service", "service inclus"],
+    "de": ["servicegebuhr", "servicepauschale", "bedienungszuschlag", "bedienungsgeld"],
+    "it": ["coperto e servizio", "servizio incluso", "costo servizio", "supplemento servizio"],
+    "pt": ["taxa de servico", "taxa servico", "servico incluido"],
+    "nl": ["servicekosten", "bedieningsgeld", "servicetoeslag"],
+    "pl": ["oplata serwisowa", "serwis doliczony", "oplata za serwis"],
+    "sv": ["serviceavgift"], "da": ["servicegebyr"], "no": ["serviceavgift"],
+    "fi": ["palvelumaksu"], "cs": ["servisni poplatek"], "sk": ["servisny poplatok"],
+    "hu": ["szervizdij"], "ro": ["taxa de serviciu"], "tr": ["servis ucreti"],
+    "hr": ["naknada za uslugu"], "el": ["χρεωση υπηρεσιας"],
+}  # fmt: skip
+# One word that is a service charge only when a rate is printed with it ("Service 10%",
+# "Bedienung 12 %"): without one, "Service  45,00" may well be what a garage sold.
+SERVICE_WORDS: list[str] = [
+    "service", "servicio", "servei", "servizio", "servico", "bedienung", "serwis", "servis",
+    "servies", "szerviz", "palvelu", "betjening", "betjening",
+]  # fmt: skip
+
+# Bottle and container deposits (Pfand, kaucja, consigne): money held, never points. A deposit
+# line starts with one of these; "Pfand zurück -1,00" is a returned deposit.
+DEPOSIT: Table = {
+    "en": ["deposit", "bottle deposit", "container deposit", "can deposit", "crv",
+           "bottle return", "deposit return", "deposit refund", "empties"],
+    "es": ["deposito envase", "deposito", "envase retornable", "casco"],
+    "fr": ["consigne", "consigne bouteille", "deconsigne", "retour consigne"],
+    "de": ["pfand", "pfand zuruck", "pfand zurueck", "pfandbon", "pfandruckgabe",
+           "einwegpfand", "mehrwegpfand", "flaschenpfand", "leergut", "leergutbon"],
+    "it": ["cauzione", "deposito cauzionale", "vuoto a rendere", "vuoto"],
+    "pt": ["tara", "vasilhame", "deposito", "tara retornavel"],
+    "nl": ["statiegeld", "statiegeld retour", "emballage", "leeggoed", "retour emballage"],
+    "pl": ["kaucja", "zwrot kaucji", "kaucja za opakowanie", "opakowanie zwrotne"],
+    "ca": ["diposit", "envas"],
+    "sv": ["pant", "pantretur", "returpant", "pantkvitto"],
+    "da": ["pant", "flaskepant", "pantbon", "returpant"],
+    "no": ["pant", "pantelapp", "panteretur"],
+    "fi": ["pantti", "panttipalautus", "pullopantti"],
+    "cs": ["zaloha", "zaloha obal", "vratny obal"],
+    "sk": ["zaloha", "zaloha obal", "vratny obal"],
+    "hu": ["betetdij", "visszavaltasi dij", "betetdij visszavaltas"],
+    "ro": ["garantie", "garantie ambalaj", "sgr"],
+    "hr": ["povratna naknada", "naknada ambalaza"],
+    "sl": ["kavcija", "vracljiva embalaza"],
+    "lt": ["uzstatas", "tara"],
+    "lv": ["depozits", "depozita"],
+    "et": ["pant", "taara", "pandipakend"],
+}  # fmt: skip
+
+# The receipt a refund, void or copy refers to: "Ticket original: T1-004521", "Orig. check
+# #4822", "Duplicata de 000482". The phrase starts the line; the number after it is kept.
+ORIGINAL: Table = {
+    "en": ["original receipt", "orig receipt", "original check", "orig check",
+           "original invoice", "original transaction", "orig trans", "original ticket",
+           "ref receipt", "receipt ref", "refers to receipt", "original no", "original",
+           "copy of", "reprint of", "duplicate of"],
+    "es": ["ticket original", "factura original", "ticket origen", "ticket de origen",
+           "tique original", "ticket ref", "ref ticket", "referencia ticket", "original",
+           "copia de", "duplicado de", "sobre ticket"],
+    "fr": ["ticket d origine", "ticket dorigine", "ticket original", "facture d origine",
+           "ticket de reference", "ref ticket", "duplicata de", "copie de", "origine"],
+    "de": ["original bon", "originalbon", "ursprungsbon", "ursprungsbeleg", "originalbeleg",
+           "original beleg", "bezug bon", "bezugsbon", "zu bon", "storno zu bon",
+           "kopie von bon", "kopie von", "duplikat von", "ursprunglicher bon"],
+    "it": ["scontrino originale", "scontrino di riferimento", "rif scontrino",
+           "documento di riferimento", "doc rif", "copia di", "duplicato di"],
+    "pt": ["talao original", "fatura original", "documento original", "talao de origem",
+           "ref fatura", "documento de origem", "copia de", "segunda via de"],
+    "nl": ["originele bon", "oorspronkelijke bon", "originele kassabon", "origineel bonnr",
+           "bonnummer origineel", "retour bij bon", "kopie van"],
+    "pl": ["paragon pierwotny", "paragon oryginalny", "dotyczy paragonu", "do paragonu",
+           "paragon nr pierwotny", "kopia paragonu nr", "duplikat paragonu"],
+    "sv": ["originalkvitto", "ursprungligt kvitto", "ref kvitto", "kopia av"],
+    "da": ["original bon", "oprindelig bon", "kopi af"],
+    "no": ["originalkvittering", "opprinnelig kvittering", "kopi av"],
+    "fi": ["alkuperainen kuitti", "kopio kuitista"],
+    "cs": ["puvodni uctenka", "puvodni doklad", "k dokladu"],
+    "sk": ["povodny doklad", "k dokladu"],
+    "hu": ["eredeti nyugta", "eredeti blokk"],
+    "ro": ["bon original", "bon fiscal original"],
+    "tr": ["orijinal fis", "asil fis"],
+    "hr": ["originalni racun", "izvorni racun"],
+    "sl": ["originalni racun", "izvirni racun"],
 }  # fmt: skip
 
 # Cash rounding to the nearest 5 cents (NL, BE, FI, CH, DK...): part of what is paid.
@@ -312,6 +402,12 @@ DISCOUNT: Table = {
     "ja": ["値引", "割引"],
     "zh": ["折扣", "优惠"],
 }  # fmt: skip
+
+# Discount words that are also in item names ("Pale ale", "Meal deal", "Bonus pack"): on a line
+# with a positive amount they make a discount only as the line's first word.
+ITEM_LIKE_DISCOUNT: frozenset[str] = frozenset(
+    {"ale", "etu", "deal", "offer", "bonus", "vale", "zegel", "saving", "tilbud", "akce"}
+)
 
 # Labels of a loyalty identifier on their own: the number after them is the customer.
 LOYALTY: Table = {
@@ -485,6 +581,10 @@ INDEX = KeywordIndex(
         "included": _flat(INCLUDED),
         "change": _flat(CHANGE),
         "tip": _flat(TIP),
+        "service": _flat(SERVICE),
+        "service_word": SERVICE_WORDS,
+        "deposit": _flat(DEPOSIT),
+        "original": _flat(ORIGINAL),
         "rounding": ROUNDING,
         "tender": _flat(TENDER),
         "given": GIVEN,

@@ -14,7 +14,7 @@ from enum import Enum
 
 from parsers.generic import keywords as kw
 from parsers.generic.customers import CustomerLine, read_customer_line
-from parsers.generic.text import Span, fold
+from parsers.generic.text import Scan, Span, fold
 from parsers.money import Amount, find_amounts
 
 
@@ -33,6 +33,9 @@ class Role(Enum):
     NOT_TOTAL = "not_total"  # nets, bases, savings, balances: set aside
     CHANGE = "change"
     TIP = "tip"
+    SERVICE = "service"  # a service charge the house adds: never earns
+    DEPOSIT = "deposit"  # "Pfand 0,25", "Kaucja 0,50": money held, never earns
+    ORIGINAL = "original"  # "Ticket original: T1-004521": the receipt this one refers to
     ROUNDING = "rounding"  # "Afronding -0,01": cash rounded to 5 cents, part of the total
     TENDER = "tender"
     MARKER = "marker"  # the receipt's kind: REFUND, COPY, Z REPORT...
@@ -49,8 +52,16 @@ class Line:
     label: str = ""  # the text before the first amount, decoration stripped
     rate: Decimal | None = None
     qty: Decimal | None = None
-    marker: str | None = None  # MARKER: the kind; KEYWORD_ONLY: the role of the next line
+    # MARKER: the kind; KEYWORD_ONLY: the role of the next line; ORIGINAL: the kind it also
+    # announces ("Duplicata de 000482" is a copy), if any
+    marker: str | None = None
     customer: CustomerLine | None = None
+    category: str | None = None  # a department printed on an item's code line
+
+    def code_line_category(self) -> str | None:
+        """The department of a code line without an amount ("  EAN 4001550170217  Getränke")."""
+        match = _CODE_RE.match(self.text.strip(_DECOR))
+        return match.group("category") if match is not None else None
 
     @property
     def amount(self) -> Decimal:
@@ -67,7 +78,10 @@ _TRAILING_QTY_RE = re.compile(
 _LEADING_QTY_RE = re.compile(
     r"^[ \t]*(?P<qty>-?\d+(?:[.,]\d{1,3})?)(?:[ \t]*[x×*][ \t]*|[ \t]{2,})"
 )
-_CODE_RE = re.compile(r"^[A-Za-z.\-/]{0,10}:?[ \t]*[\d\-]{3,}$")
+# "EAN 4006381333931", maybe with the department after it ("PLU 4011  Obst & Gemüse")
+_CODE_RE = re.compile(
+    r"^[A-Za-z.\-/]{0,10}:?[ \t]*[\d\-]{3,}(?:[ \t]{2,}(?P<category>[^\W\d_][^\d]*?))?[ \t]*$"
+)
 _RATE_ONLY_RE = re.compile(r"^(?:[a-z]{1,2}[ \t]*[=:]?[ \t]*)?\d{1,2}(?:[.,]\d{1,3})?[ ]?%$")
 _TAX_CLASS_RE = re.compile(r"^[A-H](?:[ \t]|$)")
 _LETTER_RE = re.compile(r"[^\W\d_]")
@@ -94,6 +108,11 @@ def classify(number: int, text: str) -> Line:
 
 def _without_amounts(number: int, text: str, stripped: str) -> Line:
     folded = fold(stripped)
+    original = _original(stripped, folded)
+    if original is not None:
+        # "Duplicata de 000482" says both which receipt and what kind this one is
+        marker = _marker(_DIGITS_RE.sub(" ", folded))
+        return Line(number, text, Role.ORIGINAL, label=original, marker=marker)
     customer = read_customer_line(stripped)
     if customer is not None:
         return Line(number, text, Role.CUSTOMER, label=stripped, customer=customer)
@@ -105,6 +124,31 @@ def _without_amounts(number: int, text: str, stripped: str) -> Line:
     if only is not None:
         return Line(number, text, Role.KEYWORD_ONLY, label=label, marker=only.value)
     return Line(number, text, Role.TEXT, label=label)
+
+
+_DIGITS_RE = re.compile(r"\S*\d\S*")
+_NUMBER_WORDS = frozenset(kw.NUMBER_WORDS)
+# The number after the phrase: the first word with a digit in it ("T1-004521", "#4822").
+_REFERENCE_RE = re.compile(r"[#№]?([A-Za-z0-9][A-Za-z0-9/.-]*\d[A-Za-z0-9/-]*|\d+)")
+
+
+def _original(stripped: str, folded: str) -> str | None:
+    """The number of the receipt this line refers to, when the line starts with an original
+    receipt phrase and prints a number after it: ``Ticket original: T1-004521``."""
+    scan = kw.INDEX.scan(folded)
+    span = scan.first("original")
+    if span is None or span.start > 1:
+        return None
+    # only a number word may stand between the phrase and the number ("n°", "nr", "#"):
+    # "Original Pizza Co. 1985" is a shop's name
+    after = scan.words[span.end :]
+    at = next((i for i, word in enumerate(after) if any(ch.isdigit() for ch in word)), None)
+    if at is None or at > 2 or any(word not in _NUMBER_WORDS for word in after[:at]):
+        return None
+    match = _REFERENCE_RE.search(stripped.strip(_DECOR))
+    if match is None:
+        return None
+    return match.group(1).rstrip(".-/")
 
 
 def _marker(folded: str) -> str | None:
@@ -142,6 +186,14 @@ def _role_of_amount_line(line: Line, folded: str) -> Role:
     scan = kw.INDEX.scan(folded)
     if _near_start(scan.first("subtotal")):
         return Role.SUBTOTAL
+    deposit = scan.first("deposit")
+    if deposit is not None and deposit.start == 0:
+        # checked before change and discount: "Pfand zurück 1,00-" is a returned deposit;
+        # "Kaucja butelka  4 x 0,50  2,00" keeps its label, not its count
+        trailing = _TRAILING_QTY_RE.search(line.label)
+        if trailing is not None and trailing.start() > 0:
+            line.label = line.label[: trailing.start()].strip(_DECOR)
+        return Role.DEPOSIT
     total = scan.first("total")
     not_total = scan.first("not_total")
     if (
@@ -180,15 +232,30 @@ def _role_of_amount_line(line: Line, folded: str) -> Role:
         return Role.TOTAL
     if _near_start(change):
         return Role.CHANGE
+    if _is_service(line, scan):
+        return Role.SERVICE
     if _near_start(scan.first("tip")):
         return Role.TIP
     if _near_start(scan.first("rounding")):
         return Role.ROUNDING
     if _near_start(tender):
         return Role.TENDER
-    if discount is not None:
+    if discount is not None and (discount.start == 0 or not _item_like(scan, discount)):
         return Role.DISCOUNT
     return _item(line)
+
+
+def _item_like(scan: Scan, span: Span) -> bool:
+    return "".join(scan.words[span.start : span.end]) in kw.ITEM_LIKE_DISCOUNT
+
+
+def _is_service(line: Line, scan: Scan) -> bool:
+    """A service charge line: a phrase that says so near the start, or "Service" as the
+    line's first word with a rate printed ("Service 10%  4,50")."""
+    if _near_start(scan.first("service"), 1):
+        return True
+    word = scan.first("service_word")
+    return word is not None and word.start == 0 and line.rate is not None
 
 
 def _covers(outer: Span, inner: Span) -> bool:
@@ -202,8 +269,10 @@ def _quantity_line(line: Line) -> Role | None:
     if match is None:
         return None
     rest = line.label[: match.start()].strip(_DECOR)
-    if rest and not _CODE_RE.match(rest):
+    code = _CODE_RE.match(rest) if rest else None
+    if rest and code is None:
         return None
+    line.category = code.group("category") if code is not None else None
     qty = match.group("qty")
     line.qty = Decimal(qty.replace(",", ".")) if qty else None
     if len(line.amounts) >= 2:

@@ -5,7 +5,8 @@
    label above its number, a unit price under its item;
 3. the total is the first total line whose amount the lines above it add up to (else the first
    total line): "Total Care toothpaste" above the real total is an item, not the total;
-4. before the total: items, discounts, subtotal, tip, taxes; after it: tenders, change, taxes;
+4. before the total: items, discounts, subtotal, deposits, service charge, tip, taxes; after
+   it: tenders, change, taxes; anywhere: the original receipt a refund or copy refers to;
 5. tax is on top of the subtotal when that is what makes the sums agree;
 6. what the reader is unsure of is a problem on the receipt, so it earns nothing.
 """
@@ -27,6 +28,7 @@ from parsers.money import code_of, tolerance
 from parsers.receipt import (
     CustomerKind,
     CustomerRef,
+    Deposit,
     Discount,
     Item,
     Receipt,
@@ -65,7 +67,8 @@ class _Sums:
     goods: Decimal = ZERO  # items and discounts (discounts negative)
     goods_printed: Decimal = ZERO  # the same with discounts as printed
     subtotal: Decimal | None = None
-    tip: Decimal = ZERO
+    tip: Decimal = ZERO  # tip, service charge and deposits: on top of the goods
+    deposits: Decimal = ZERO  # a subtotal may already hold these
     taxes: Decimal = ZERO
     tax_sums: Decimal = ZERO
     discounts_after_subtotal: Decimal = ZERO
@@ -82,6 +85,7 @@ def read(text: str, meta: Meta) -> Receipt:
     _join_neighbours(lines)
     receipt = Receipt(layout=meta.name, raw_text=text)
     receipt.kind = _kind(lines)
+    receipt.original = next((ln.label for ln in lines if ln.role is Role.ORIGINAL), None)
     total_at = _choose_total(lines)
     first_goods = next(
         (i for i, line in enumerate(lines) if line.role in _GOODS or line.role is Role.SUBTOTAL),
@@ -123,10 +127,13 @@ def _join(above: Line, line: Line) -> None:
         if _same(line.qty * unit, above.amount):  # "2 Stk x 1,19" under "2,38": that item's
             above.qty = line.qty
             above.amounts = [line.amounts[-1], above.amounts[-1]]
+            above.category = line.category
     elif line.role is Role.UNIT_DETAIL and above.role is Role.ITEM and line.qty is None:
         unit = line.amounts[-1].value  # "     @ $28.00" under "2  Ribeye Steak  $56.00"
         if above.qty is not None and _same(above.qty * unit, above.amount):
             above.amounts = [line.amounts[-1], above.amounts[-1]]
+    elif line.role is Role.TEXT and above.role is Role.ITEM and above.category is None:
+        above.category = line.code_line_category()  # "  PLU 4011  Obst & Gemüse"
     elif (
         above.role is Role.CUSTOMER
         and above.customer is not None
@@ -164,12 +171,16 @@ def _choose_total(lines: list[Line]) -> int | None:
 def _adds_up(total: Decimal, sums: _Sums) -> bool:
     if sums.subtotal is not None:
         bases = [sums.subtotal + sums.discounts_after_subtotal]
+        # a subtotal printed under the deposit lines may already hold them
+        extras = {sums.tip, sums.tip - sums.deposits}
     else:
         bases = [sums.goods, sums.goods_printed]
+        extras = {sums.tip}
     for base in bases:
         for tax in (ZERO, sums.taxes, sums.tax_sums):
-            if base != ZERO and _same(base + tax + sums.tip, total):
-                return True
+            for extra in extras:
+                if base != ZERO and _same(base + tax + extra, total):
+                    return True
     return False
 
 
@@ -186,8 +197,11 @@ def _add(sums: _Sums, line: Line) -> None:
             sums.discounts_after_subtotal -= abs(line.amount)
     elif role is Role.SUBTOTAL and sums.subtotal is None:
         sums.subtotal = line.amount
-    elif role is Role.TIP:
+    elif role in (Role.TIP, Role.SERVICE):
         sums.tip += line.amount
+    elif role is Role.DEPOSIT:
+        sums.tip += line.amount
+        sums.deposits += line.amount
     elif role is Role.TAX:
         sums.taxes += _tax_amounts(line)[1]
     elif role is Role.TAX_SUM:
@@ -203,7 +217,7 @@ def _later_total(lines: list[Line], chosen: int) -> int:
         line = lines[index]
         if line.role is Role.DISCOUNT:
             between -= abs(line.amount)
-        elif line.role in (Role.TIP, Role.ROUNDING):
+        elif line.role in (Role.TIP, Role.SERVICE, Role.ROUNDING):
             between += line.amount
         elif line.role is Role.TOTAL and between != ZERO:
             if _same(lines[chosen].amount + between, line.amount):
@@ -239,6 +253,11 @@ def _read_money(receipt: Receipt, lines: list[Line], total_at: int) -> None:
             receipt.subtotal = line.amount
         elif role is Role.TIP:
             receipt.tip = (receipt.tip or ZERO) + line.amount
+        elif role is Role.SERVICE:
+            receipt.service_charge = (receipt.service_charge or ZERO) + line.amount
+        elif role is Role.DEPOSIT:
+            # signed as printed: "Pfand zurück 1,00-" pays a deposit back
+            receipt.deposits.append(Deposit(line.label, line.amount))
         elif role is Role.TAX:
             taxes_before.append(_tax(line))
         elif role is Role.TAX_SUM:
@@ -246,6 +265,11 @@ def _read_money(receipt: Receipt, lines: list[Line], total_at: int) -> None:
         _add(sums, line)
     if discount_after_subtotal:
         receipt.subtotal = None  # the model's subtotal already holds the discounts
+    if receipt.subtotal is not None and receipt.deposits:
+        held = sum((d.amount for d in receipt.deposits), ZERO)
+        goods = _goods(receipt)
+        if not _same(goods, receipt.subtotal) and _same(goods + held, receipt.subtotal):
+            receipt.subtotal = None  # the model's subtotal holds no deposits
     taxes_after: list[Tax] = []
     sums_after: list[Tax] = []
     for line in lines[total_at + 1 :]:
@@ -274,7 +298,9 @@ def _item(line: Line) -> Item:
         candidate = line.amounts[-2].value
         if _same(qty * candidate, line.amount):
             unit = candidate
-    return Item(name=line.label, amount=line.amount, qty=qty, unit_price=unit)
+    return Item(
+        name=line.label, amount=line.amount, qty=qty, unit_price=unit, category=line.category
+    )
 
 
 _CODE_IN_LABEL_RE = re.compile(r"(?<!\S)(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9][A-Z0-9-]{3,}")
@@ -336,7 +362,12 @@ def _place_taxes(receipt: Receipt, sums: _Sums, before: list[Tax], after: list[T
     """Tax on top (US) when the sums need it; otherwise included, as in Europe."""
     assert receipt.total is not None
     base = receipt.subtotal if receipt.subtotal is not None else _goods(receipt)
-    tip = receipt.tip or ZERO
+    # what is added on top of the goods besides tax
+    tip = (
+        (receipt.tip or ZERO)
+        + (receipt.service_charge or ZERO)
+        + sum((d.amount for d in receipt.deposits), ZERO)
+    )
     on_top = sum((t.amount for t in before), ZERO)
     included = _same(base + tip, receipt.total)
     if before and not included and _same(base + on_top + tip, receipt.total):
@@ -383,7 +414,7 @@ def _method(line: Line) -> str:
 
 
 def _kind(lines: list[Line]) -> ReceiptKind:
-    found = {line.marker for line in lines if line.role is Role.MARKER}
+    found = {line.marker for line in lines if line.role in (Role.MARKER, Role.ORIGINAL)}
     for kind in _KIND_PRIORITY:
         if kind in found:
             return _KIND[kind]

@@ -119,7 +119,8 @@ def test_amounts_in_every_notation(generic: Layout) -> None:
     ]
     epicerie = _read(generic, _till("fr_epicerie"))
     assert epicerie.items[-1].amount == Decimal("1234.56")
-    assert _read(generic, _till("de_baeckerei")).items[-1].amount == Decimal("-1.00")
+    # "Pfand zurück 1,00-": a returned deposit, read with its trailing minus
+    assert _read(generic, _till("de_baeckerei")).deposits[-1].amount == Decimal("-1.00")
 
 
 def test_a_copy_of_the_layout_file_reads_in_its_own_time_zone(tmp_path: Path) -> None:
@@ -153,12 +154,16 @@ def test_the_generic_layout_reads_every_fixture_as_its_own_layout_does(
     got = results[index].receipt
     assert got is not None
     read = got.to_dict()
-    for key in ("kind", "total", "currency", "customer", "change", "tax_included"):
+    keys = ("kind", "total", "currency", "customer", "change", "tax_included")
+    for key in (*keys, "original", "service_charge", "deposits"):
         assert read[key] == entry[key], key
+    assert [d["voucher_code"] for d in read["discounts"]] == [
+        d["voucher_code"] for d in entry["discounts"]
+    ]
     if entry["kind"] in ("sale", "refund", "void"):
         assert read["problems"] == []
-        assert [(i["name"], i["amount"]) for i in read["items"]] == [
-            (i["name"], i["amount"]) for i in entry["items"]
+        assert [(i["name"], i["amount"], i["category"]) for i in read["items"]] == [
+            (i["name"], i["amount"], i["category"]) for i in entry["items"]
         ]
         assert [t["amount"] for t in read["tenders"]] == [t["amount"] for t in entry["tenders"]]
 

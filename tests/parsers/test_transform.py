@@ -25,8 +25,14 @@ _value: "store" _S store | "till" _S till | "number" _S number
       | "when" _S date (_S time)? | "currency" _S currency
       | "subtotal" _S subtotal | "total" _S total | "change" _S change | "tip" _S tip
       | "card" _S customer_card | "phone" _S customer_phone | "id" _S customer_id
+      | "original" _S original | "service" _S service_charge
 _group: "item" _S item | "discount" _S discount | "tax" _S tax | "tender" _S tender
-item: (qty _S)? name _GAP (unit_price _GAP)? amount (_S sku)?
+      | "deposit" _S deposit
+item: (qty _S)? name _GAP (unit_price _GAP)? amount (_S sku)? (_S "in" _S category)?
+deposit: label _GAP amount
+original: CODE
+service_charge: MONEY
+category: WORDS
 discount: label _GAP amount (_S voucher_code)?
 tax: label _GAP rate _GAP (base _GAP)? amount
 tender: method _GAP amount
@@ -109,6 +115,24 @@ def test_every_value_and_group_rule(layout: Layout) -> None:
     assert receipt.kind is ReceiptKind.SALE and receipt.tax_included
     assert receipt.layout == "fields" and receipt.raw_text == text
     assert receipt.problems == []
+
+
+def test_original_service_charge_deposits_and_category(layout: Layout) -> None:
+    text = (
+        "refund\noriginal T1-004521\nitem Piwo  3,49 in Napoje\ndeposit Kaucja  0,50\n"
+        "deposit Zwrot butelek  -1,00\nservice 0,35\ntotal 3,34\n"
+    )
+    receipt = layout.parse_text(text)
+    assert (receipt.kind, receipt.original) == (ReceiptKind.REFUND, "T1-004521")
+    assert [(i.name, i.category) for i in receipt.items] == [("Piwo", "Napoje")]
+    # deposits keep their printed sign: returned bottles pay the deposit back
+    assert [(d.label, d.amount) for d in receipt.deposits] == [
+        ("Kaucja", D("0.50")),
+        ("Zwrot butelek", D("-1.00")),
+    ]
+    assert receipt.service_charge == D("0.35")
+    assert receipt.problems == []
+    assert layout.parse_text(text.replace("service 0,35", "service 0,36")).problems != []
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,7 @@ class Barcode:
 
     data: str  # what the symbol holds; printed as text under a CODE128 symbol too
     symbology: Literal["CODE128", "QR"] = "CODE128"
-    caption: str | None = None  # e.g. "5 € voucher", printed centred above the symbol
+    caption: tuple[str, ...] = ()  # e.g. ("Voucher: 5 € off",), printed centred above it
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def render_message(message: Message, profile: PrinterProfile, state: PrinterStat
         blocks.append(([message.code], Align.CENTER, _CODE))
     blocks = [([_clean(text) for text in lines], align, style) for lines, align, style in blocks]
     texts = [text for lines, _align, _style in blocks for text in lines]
-    texts += [_clean(b.caption or "") + _clean(b.data) for b in message.barcodes]
+    texts += [_clean(text) for b in message.barcodes for text in (*b.caption, b.data)]
 
     page = _choose_code_page(texts, profile, state)
     encode = _encoder(page)
@@ -171,8 +171,8 @@ def render_message(message: Message, profile: PrinterProfile, state: PrinterStat
         wanted = replace(current, align=Align.CENTER, style=_BODY)
         out += restore_state(wanted, since=current)
         current = wanted
-        if barcode.caption:
-            for row in _wrap(_clean(barcode.caption), profile.columns):
+        for text in barcode.caption:
+            for row in _wrap(_clean(text), profile.columns):
                 out += encode(row) + LF
         out += _barcode(barcode, profile, encode)
     out += restore_state(state, since=current)

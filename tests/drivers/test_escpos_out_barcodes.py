@@ -18,7 +18,7 @@ def _render(barcode: Barcode, profile: PrinterProfile | None = None) -> bytes:
 
 
 def test_code128_is_native_gs_k_function_b_with_code_set_b() -> None:
-    data = _render(Barcode("V-5K2Q9", caption="5 € voucher"))
+    data = _render(Barcode("V-5K2Q9", caption=("5 € voucher",)))
     symbol = GS + b"h\x50" + GS + b"w\x03" + GS + b"H\x00" + GS + b"k\x49\x09{BV-5K2Q9"
     assert symbol + DEFAULTS + b"V-5K2Q9\n" in data
     # The caption is above the symbol, centred (ESC a 1 comes before both).
@@ -58,7 +58,7 @@ def test_non_ascii_data_cannot_be_code128() -> None:
 
 def test_the_till_state_is_restored_and_nothing_harmful_is_sent() -> None:
     state = PrinterState(code_page=16)
-    message = Message(lines=("x",), barcodes=(Barcode("V-1", caption="A free coffee"),))
+    message = Message(lines=("x",), barcodes=(Barcode("V-1", caption=("A free coffee",)),))
     tokenizer = Tokenizer(state)
     events = tokenizer.feed(render_message(message, PrinterProfile(), state))
     events += tokenizer.close()

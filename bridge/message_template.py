@@ -118,10 +118,21 @@ def _environment(directory: Path | None) -> SandboxedEnvironment:
 class MessageTemplate:
     """A compiled template; ``render`` is pure (context in, lines out)."""
 
-    def __init__(self, template: Template, symbology: Symbology = "CODE128") -> None:
+    def __init__(
+        self,
+        template: Template,
+        symbology: Symbology = "CODE128",
+        parents: tuple[Template, ...] = (),
+    ) -> None:
         self._template = template
         self.symbology: Symbology = symbology  # how vouchers' codes print
         self.name = template.name or "<string>"
+        # Every block of the template and the ones it extends, the most derived first: what
+        # Jinja's own render would build, so blocks render alone and super() works.
+        self._blocks: dict[str, list[Any]] = {}
+        for level in (template, *parents):
+            for name, block in level.blocks.items():
+                self._blocks.setdefault(name, []).append(block)
 
     @classmethod
     def load(cls, path: str | Path, symbology: Symbology = "CODE128") -> MessageTemplate:
@@ -129,11 +140,14 @@ class MessageTemplate:
         error, a missing block it extends...): ``check_template`` says what and where."""
         path = Path(path)
         environment = _environment(path.parent)
-        return cls(environment.get_template(path.name), symbology)
+        template = environment.get_template(path.name)
+        return cls(template, symbology, _parents(environment, path.name))
 
     @classmethod
     def from_string(cls, source: str, symbology: Symbology = "CODE128") -> MessageTemplate:
-        return cls(_environment(None).from_string(source), symbology)
+        environment = _environment(None)
+        template = environment.from_string(source)
+        return cls(template, symbology, _parents(environment, None, source))
 
     def render(self, context: Mapping[str, Any], language: str, width: int) -> Rendered:
         """Title, lines and voucher captions, each line at most ``width`` columns."""
@@ -147,10 +161,33 @@ class MessageTemplate:
         return Rendered(" ".join(title) or None, tuple(lines), captions)
 
     def _block(self, name: str, values: dict[str, Any]) -> str:
-        block = self._template.blocks.get(name)
-        if block is None:
+        if name not in self._blocks:
             return ""
-        return "".join(block(self._template.new_context(values)))
+        context = self._template.new_context(values)
+        context.blocks = {key: list(chain) for key, chain in self._blocks.items()}
+        return "".join(self._blocks[name][0](context))
+
+
+def _parents(
+    environment: SandboxedEnvironment, name: str | None, source: str | None = None
+) -> tuple[Template, ...]:
+    """The templates ``name`` extends, nearest first: a template's top level is never run (only
+    its blocks are), so its ``{% extends %}`` is followed here, by name, as Jinja would."""
+    parents: list[Template] = []
+    seen: set[str] = set()
+    while True:
+        if source is None:
+            assert name is not None
+            source = environment.loader.get_source(environment, name)[0]  # type: ignore[union-attr]
+        extends = environment.parse(source).find(nodes.Extends)
+        if extends is None or not isinstance(extends.template, nodes.Const):
+            return tuple(parents)
+        name = str(extends.template.value)
+        if name in seen:
+            raise TemplateError(f"{name} extends itself")
+        seen.add(name)
+        parents.append(environment.get_template(name))
+        source = None
 
 
 def _values(context: Mapping[str, Any], language: str, width: int) -> dict[str, Any]:

@@ -28,7 +28,7 @@ EVERY_FIELD = {
         "96 points to go: 5 € voucher",
         "Coffee card: 7/10",
         "120 points expire on 31/01/2027",
-        "Voucher V-7XK2P used: -500 points",
+        "Voucher V-7XK2P: -500 points",
         "Voucher V-1AAAA already used",
         "Unknown voucher V-2BBBB",
         "Voucher V-3CCCC expired",

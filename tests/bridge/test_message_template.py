@@ -98,8 +98,9 @@ def test_an_unreadable_template_is_a_problem(tmp_path: Path) -> None:
     assert "cannot read" in problem.message
 
 
-def test_the_sandbox_refuses_python_internals(tmp_path: Path) -> None:
-    source = "{% block lines %}{{ ''.__class__.__mro__ }}{% endblock %}"
+@pytest.mark.parametrize("expression", ["''.__class__", "''.__class__.__mro__", "_.__globals__"])
+def test_the_sandbox_refuses_python_internals(tmp_path: Path, expression: str) -> None:
+    source = "{% block lines %}{{ " + expression + " }}{% endblock %}"
     with pytest.raises(SecurityError):
         MessageTemplate.from_string(source).render({}, "en", 42)
     (problem,) = check_template(_write(tmp_path, source))

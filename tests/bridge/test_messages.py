@@ -67,3 +67,16 @@ def test_each_till_prints_in_its_own_language() -> None:
     assert message.lines == ("Tarjeta **** 1234", "Puntos ganados: 12", "Saldo: 352 puntos")
     claim = award_message(Outcome(7, None, None, "K7QM-3XPA", False), language="pl")
     assert claim is not None and claim.lines[0] == "Ten zakup daje 7 punktów."
+
+
+def test_a_resent_claim_code_sale_says_already_counted_and_keeps_its_code() -> None:
+    message = award_message(Outcome(7, None, None, "K7QM-3XPA", True))
+    assert message is not None
+    assert message.lines[0] == "Already counted" and message.code == "K7QM-3XPA"
+
+
+def test_the_card_is_masked_to_its_last_four() -> None:
+    message = award_message(Outcome(1, 1, "4000123412345678", None, False))
+    assert message is not None
+    assert message.lines[0] == "Card **** 5678"
+    assert not any("40001234" in line for line in message.lines)

@@ -58,10 +58,14 @@ class Words:
         self._catalogue = gettext.translation(DOMAIN, LOCALE_DIR, [language])
 
     def _(self, message: str, **values: Any) -> str:
-        return self._catalogue.gettext(message) % self._formatted(values)
+        return self._fill(self._catalogue.gettext(message), values)
 
     def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
-        return self._catalogue.ngettext(singular, plural, n) % self._formatted(values)
+        return self._fill(self._catalogue.ngettext(singular, plural, n), values)
+
+    def _fill(self, text: str, values: dict[str, Any]) -> str:
+        # Only a message with placeholders is formatted: a shop's "-50% today" stays as written.
+        return text % self._formatted(values) if values else text
 
     def number(self, value: int) -> str:
         return format_decimal(value, locale=self._locale).translate(_NARROW_SPACES)

@@ -123,3 +123,8 @@ def test_warm_makes_the_first_render_cheap() -> None:
     award_message(full_outcome(), None, "pl", width=32, tier="Gold")
     assert time.perf_counter() - start < 0.01
     assert default_template() is default_template()  # compiled once
+
+
+def test_a_shop_word_with_a_percent_sign_prints_as_written() -> None:
+    template = MessageTemplate.from_string("{% block lines %}{{ _('-50% today') }}{% endblock %}")
+    assert template.render({}, "fr", 42).lines == ("-50% today",)

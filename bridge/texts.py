@@ -1,59 +1,92 @@
-"""The words of the loyalty message, per language: data, so a language is a table entry.
+"""The words of the loyalty message, per language: gettext catalogues and babel formats.
 
-Each till prints in its own ``language`` (config), the language of its receipts. Placeholders:
-``{points}`` and ``{balance}``. Keep lines short: they must fit a 32-column printer.
+Each till prints in its own ``language`` (config), the language of its receipts. The words
+live in ``bridge/locale/<language>/LC_MESSAGES/tillbridge.po`` (compiled to the ``.mo``
+beside it, both committed; a test checks they agree), so a translator edits a catalogue, not
+Python, and plurals follow each language's own rule (Polish: 1 punkt, 2 punkty, 5 punktów).
+
+``Words`` is what a message template calls: ``_`` and ``ngettext`` take their placeholders
+as keywords (``%(points)s``) and format them for the language: an ``int`` as a grouped
+number ("1,404", "1.404", "1 404"), a ``date`` in the short numeric form ("31/01/2027",
+"31.01.2027"). Grouping spaces become a no-break space, which code pages PC858 and
+WPC1252 can print and line wrapping never breaks at.
 """
 
 from __future__ import annotations
 
+import gettext
 from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_skeleton
+from babel.numbers import format_decimal
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "tillbridge"
 
 
 @dataclass(frozen=True, slots=True)
-class Texts:
-    title: str
-    earned: str  # a customer's points for this sale
-    balance: str  # the customer's balance after it
-    claim_earned: str  # a sale with no customer: what it earns
-    claim_how: str  # ...and how to get them
+class Language:
+    code: str  # the config's ``language``: "pl"
+    name: str
+    locale: str  # babel's locale for numbers and dates: British English writes 31/01/2027
 
 
-LANGUAGES: dict[str, Texts] = {
-    "en": Texts(
-        title="Loyalty points",
-        earned="Points earned: {points}",
-        balance="Balance: {balance}",
-        claim_earned="This sale earns {points} points.",
-        claim_how="Claim them with your card:",
-    ),
-    "es": Texts(
-        title="Puntos de fidelidad",
-        earned="Puntos ganados: {points}",
-        balance="Saldo: {balance} puntos",
-        claim_earned="Esta compra suma {points} puntos.",
-        claim_how="Canjéelos con su tarjeta:",
-    ),
-    "fr": Texts(
-        title="Points fidélité",
-        earned="Points gagnés : {points}",
-        balance="Solde : {balance} points",
-        claim_earned="Cet achat rapporte {points} points.",
-        claim_how="Ajoutez-les à votre carte :",
-    ),
-    "de": Texts(
-        title="Treuepunkte",
-        earned="Gesammelte Punkte: {points}",
-        balance="Kontostand: {balance} Punkte",
-        claim_earned="Dieser Einkauf: {points} Punkte.",
-        claim_how="Mit Ihrer Kundenkarte einlösen:",
-    ),
-    "pl": Texts(
-        title="Punkty lojalnościowe",
-        earned="Zdobyte punkty: {points}",
-        balance="Saldo: {balance} pkt",
-        claim_earned="Ten zakup daje {points} pkt.",
-        claim_how="Odbierz je kartą klienta:",
-    ),
+LANGUAGES: dict[str, Language] = {
+    "en": Language("en", "English", "en_GB"),
+    "es": Language("es", "Español", "es_ES"),
+    "fr": Language("fr", "Français", "fr_FR"),
+    "de": Language("de", "Deutsch", "de_DE"),
+    "pl": Language("pl", "Polski", "pl_PL"),
 }
 
 DEFAULT_LANGUAGE = "en"
+
+_NARROW_SPACES = {0x202F: 0x00A0, 0x2009: 0x00A0}
+
+
+class Words:
+    """The catalogue and formats of one language; what templates call ``_`` and ``ngettext``."""
+
+    def __init__(self, language: str) -> None:
+        self.language = LANGUAGES[language]
+        self._locale = Locale.parse(self.language.locale)
+        self._catalogue = gettext.translation(DOMAIN, LOCALE_DIR, [language])
+
+    def _(self, message: str, **values: Any) -> str:
+        return self._fill(self._catalogue.gettext(message), values)
+
+    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
+        return self._fill(self._catalogue.ngettext(singular, plural, n), values)
+
+    def _fill(self, text: str, values: dict[str, Any]) -> str:
+        # Only a message with placeholders is formatted: a shop's "-50% today" stays as written.
+        return text % self._formatted(values) if values else text
+
+    def number(self, value: int) -> str:
+        return format_decimal(value, locale=self._locale).translate(_NARROW_SPACES)
+
+    def date(self, value: date) -> str:
+        return format_skeleton("yMMdd", value, locale=self._locale)
+
+    def _formatted(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {key: self._format(value) for key, value in values.items()}
+
+    def _format(self, value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int):
+            return self.number(value)
+        if isinstance(value, date):
+            return self.date(value)
+        return value
+
+
+@cache
+def words(language: str) -> Words:
+    """The ``Words`` of a known language, read once per process."""
+    return Words(language)

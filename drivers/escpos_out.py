@@ -17,6 +17,12 @@ What the bytes do, in order:
 3. The title (bold, centred), the lines (left), the claim code (double size, centred), each
    wrapped at word boundaries to the columns its character width allows, and the QR code
    (centred): native ``GS ( k`` or, for printers without it, a ``GS v 0`` raster picture.
+   Then each ``Barcode`` (a voucher's code), centred, its caption above it: CODE128 as native
+   ``GS k`` (function B, code set B) with our own text line below it instead of the
+   printer's HRI, or a QR code drawn as above. ``GS h``/``GS w``/``GS H`` are settings
+   ``PrinterState`` does not track: we set them before our symbol and put the power-on
+   defaults back after it (height 162, module 3, no HRI), which is what a till that never sets
+   them expects, and a till that prints barcodes sets them itself before each one.
    Text is encoded one byte per character; a character the code page lacks becomes "?", and
    so does any control character, so a message can never smuggle in a command.
 4. The commands that put back every setting step 2 or 3 changed (``restore_state(state,
@@ -38,7 +44,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from drivers.escpos_cache import use_capability_cache
 from parsers.escpos import codepages
@@ -66,6 +72,15 @@ _KANJI_CODE_ARG = {"jis": 0, "shift_jis": 1, "shift_jis_2004": 2}
 
 
 @dataclass(frozen=True)
+class Barcode:
+    """A code to scan at the till (a voucher's): CODE128 or QR, with its words above it."""
+
+    data: str  # what the symbol holds; printed as text under a CODE128 symbol too
+    symbology: Literal["CODE128", "QR"] = "CODE128"
+    caption: tuple[str, ...] = ()  # e.g. ("Voucher: 5 € off",), printed centred above it
+
+
+@dataclass(frozen=True)
 class Message:
     """What the loyalty side wants printed; plain data."""
 
@@ -73,6 +88,7 @@ class Message:
     title: str | None = None  # printed bold, centred
     qr: str | None = None  # printed as a QR code (e.g. a claim URL or code)
     code: str | None = None  # a short claim code, printed large
+    barcodes: tuple[Barcode, ...] = ()  # printed last, in order (vouchers issued)
 
 
 @dataclass(frozen=True)
@@ -122,6 +138,7 @@ def render_message(message: Message, profile: PrinterProfile, state: PrinterStat
         blocks.append(([message.code], Align.CENTER, _CODE))
     blocks = [([_clean(text) for text in lines], align, style) for lines, align, style in blocks]
     texts = [text for lines, _align, _style in blocks for text in lines]
+    texts += [_clean(text) for b in message.barcodes for text in (*b.caption, b.data)]
 
     page = _choose_code_page(texts, profile, state)
     encode = _encoder(page)
@@ -150,6 +167,14 @@ def render_message(message: Message, profile: PrinterProfile, state: PrinterStat
         out += restore_state(wanted, since=current)
         current = wanted
         out += _qr(message.qr, profile, encode)
+    for barcode in message.barcodes:
+        wanted = replace(current, align=Align.CENTER, style=_BODY)
+        out += restore_state(wanted, since=current)
+        current = wanted
+        for text in barcode.caption:
+            for row in _wrap(_clean(text), profile.columns):
+                out += encode(row) + LF
+        out += _barcode(barcode, profile, encode)
     out += restore_state(state, since=current)
     return bytes(out)
 
@@ -327,6 +352,53 @@ def _raster_qr(symbol: Any, size: int) -> bytes:
     return header + image.to_raster_format()
 
 
+# --- barcodes -----------------------------------------------------------------------------
+
+BARCODE_HEIGHT_DOTS = 80  # 10 mm at 203 dpi: scans well, costs little paper
+_CODE128_QUIET_MODULES = 20  # 10 modules each side, the symbology's minimum quiet zone
+# Epson's power-on values, put back after our symbol (see the module docstring).
+_BARCODE_DEFAULTS = GS + b"h\xa2" + GS + b"w\x03" + GS + b"H\x00"
+
+
+def _barcode(barcode: Barcode, profile: PrinterProfile, encode: Encoder) -> bytes:
+    """The symbol, centred, then its data as a text line; as a QR code when CODE128 cannot
+    hold the data (code set B prints ASCII 32-126) or would not fit the paper."""
+    data = barcode.data
+    if (
+        barcode.symbology == "CODE128"
+        and 0 < len(data) < 120
+        and data.isascii()
+        and data.isprintable()
+    ):
+        symbols = len(data) + 3  # start, data, check; the stop symbol is 13 modules
+        modules = 11 * symbols + 2 + _CODE128_QUIET_MODULES
+        module = min(3, profile.dots // modules)
+        if module >= 2:  # 1-dot modules fade into each other on thermal paper
+            return _code128(data, module) + encode(_clean(data)) + LF
+    return _qr(data, profile, encode)
+
+
+def _code128(data: str, module: int) -> bytes:
+    """Native GS k, function B (m = 73): "{B" selects code set B; a "{" in the data is
+    written "{{" so it is not read as a code set switch."""
+    payload = b"{B" + data.replace("{", "{{").encode("ascii")
+    return (
+        GS
+        + b"h"
+        + bytes((BARCODE_HEIGHT_DOTS,))
+        + GS
+        + b"w"
+        + bytes((module,))
+        + GS
+        + b"H\x00"
+        + GS
+        + b"k\x49"
+        + bytes((len(payload),))
+        + payload
+        + _BARCODE_DEFAULTS
+    )
+
+
 # --- python-escpos, loaded once -------------------------------------------------------------
 
 
@@ -373,6 +445,7 @@ def _same_codec(ours: str, theirs: str) -> bool:
 __all__ = [
     "PC858",
     "WPC1252",
+    "Barcode",
     "Message",
     "PrinterProfile",
     "render_message",

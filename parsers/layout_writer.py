@@ -4,11 +4,11 @@ The line-shapes grammar (``grammars/_line_shapes.lark``, the Lark generic layout
 ``parsers.generic``) reads the receipt first, through ``Layout.parse_tree``: its rule names are
 the well-known ones, the same for every layout, and its tree says which words of which line
 each one read (``parsers.generic`` reads line by line and keeps no tree). Each line it read as
-an item, the total, a tender, the change, a subtotal, a tip, a discount or a customer card
-becomes a *line class*: the shape of that line (its fields in column order, the gaps and the
-words between them). The grammar
-written is the receipt's skeleton: the store, header lines, items, the total line, then the lines
-after it, where every other line is skipped whatever it holds.
+an item, the total, a tender, the change, a subtotal, a tip, a service charge, a discount or a
+customer card becomes a *line class*: the shape of that line (its fields in column order, the
+gaps and the words between them). The grammar written is the receipt's skeleton: the store,
+header lines, items, the total line, then the lines after it, where every other line is
+skipped whatever it holds.
 
 Each line class starts with a terminal of its own whose look-ahead ``(?=...)`` checks the whole
 line, with a priority of its own, so the LALR parser tells the lines apart by their shape and the
@@ -37,6 +37,7 @@ VALUE_LINES = (
     "subtotal",
     "change",
     "tip",
+    "service_charge",
     "customer_card",
     "customer_phone",
     "customer_id",
@@ -46,7 +47,9 @@ VALUE_LINES = (
     "till",
 )
 
-MONEY_FIELDS = frozenset({"amount", "unit_price", "total", "subtotal", "change", "tip", "base"})
+MONEY_FIELDS = frozenset(
+    {"amount", "unit_price", "total", "subtotal", "change", "tip", "service_charge", "base"}
+)
 CARD_FIELDS = frozenset({"customer_card", "customer_phone", "customer_id"})
 # Words that mean the change in the languages tillbridge ships layouts for: a capture paid by
 # card shows none, but the same till's cash sales print one.
@@ -225,8 +228,8 @@ def _slashes(regex: str) -> str:
 
 # What a written layout reads: the rest (the kind, included taxes) is left to the admin.
 DRAFT_FIELDS = (
-    "store", "till", "number", "issued_at", "items", "discounts", "subtotal", "tip", "total",
-    "tenders", "change", "customer", "tax_included",
+    "store", "till", "number", "issued_at", "items", "discounts", "subtotal", "tip",
+    "service_charge", "total", "tenders", "change", "customer", "tax_included",
 )  # fmt: skip
 
 
@@ -353,7 +356,10 @@ def _add_class(
 
 def _rank(cls: _Class) -> tuple[int, int]:
     """Value lines with a label first, then tenders, then items; more lines first."""
-    order = {"total": 0, "subtotal": 1, "change": 2, "tip": 3, "tax": 5, "discount": 5, "tender": 6}
+    order = {
+        "total": 0, "subtotal": 1, "change": 2, "tip": 3, "service_charge": 3, "tax": 5,
+        "discount": 5, "tender": 6,
+    }  # fmt: skip
     return (order.get(cls.role, 4 if cls.role in CARD_FIELDS else 7), -len(cls.lines))
 
 

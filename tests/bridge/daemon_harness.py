@@ -42,7 +42,8 @@ DLE_EOT_1 = b"\x10\x04\x01"  # real-time status: printer status
 GENEROUS = 10.0  # seconds: the most any condition below is waited for
 _FEED_CONTROLS = frozenset(("LF", "CR", "FF"))
 _FEED_COMMANDS = frozenset(("ESC d", "ESC J"))
-BALANCE_RE = re.compile(rb"Balance: (\d+)")
+# English messages group thousands: "Balance: 1,038 points".
+BALANCE_RE = re.compile(rb"Balance: (\d{1,3}(?:,\d{3})*)(?!\d)")
 CLAIM_CODE_RE = re.compile(rb"[2-9A-HJ-NP-Z]{3}-[2-9A-HJ-NP-Z]{3}-[2-9A-HJ-NP-Z]{3}")
 
 
@@ -273,7 +274,7 @@ def check_inject(capture: Capture, printed: bytes, balances: Balances) -> list[b
             continue
         shown = BALANCE_RE.search(message)
         assert shown is not None, f"{capture.name}: no balance in {message!r}"
-        assert int(shown[1]) == balances.after(insertion), capture.name
+        assert int(shown[1].replace(b",", b"")) == balances.after(insertion), capture.name
     return messages
 
 

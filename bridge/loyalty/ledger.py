@@ -1,10 +1,18 @@
 """The points ledger: blocking calls, made from a worker thread, never from the reactor.
 
+**What a receipt earns** is decided by the programme's rules (``EarningRules``: pure), from
+the receipt and the customer's ``CustomerFacts``, which the ledger reads inside the award's
+transaction with the account row locked, so two tills awarding to one customer see each
+other's points (a daily cap holds across tills). The earn row records the points, the rules'
+version and the amount they counted (``based_on``: what a refund is later measured against).
+
 Exactly-once: an award inserts its ledger entry with ``INSERT ... ON CONFLICT DO NOTHING
 RETURNING`` on the receipt's idempotency key, in the same transaction as the balance update.
 When nothing comes back, the receipt was awarded before (a reprint, a resend, a journal
-replay): the original outcome is returned with ``duplicate=True``, so the receipt shows the
-same message and balance as the first time. Writers to one account queue on its row lock
+replay): the outcome is returned with ``duplicate=True`` and the first award's points, but the
+balance as it is now: a resend printing the balance of its first award (13 when the customer
+holds 78 by now) would tell the customer a wrong figure. The breakdown (``parts``) is not
+stored, so a duplicate has none. Writers to one account queue on its row lock
 (``SELECT ... FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite, see
 ``bridge.store.engine``).
 
@@ -27,11 +35,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 
 from bridge.loyalty.claims import (
     LEGACY_LENGTH,
@@ -44,15 +65,18 @@ from bridge.loyalty.claims import (
     read_customer,
 )
 from bridge.loyalty.earning import (
+    CustomerFacts,
+    Earning,
+    EarningRules,
     ExpiringPoints,
     IssuedVoucher,
     NextReward,
     Part,
+    Policy,
     StampProgress,
     VoucherUse,
 )
 from bridge.loyalty.keys import claim_key, earn_key, idempotency_key, void_key
-from bridge.loyalty.rules import PointsRule
 from bridge.store.engine import outages_as_unavailable
 from bridge.store.models import (
     REASON_LENGTH,
@@ -75,6 +99,7 @@ CLAIM_ATTEMPT_WINDOW = timedelta(minutes=15)
 # A receipt earns again after a void at most this many times: a till whose printer resets at
 # every try cannot make the ledger walk an ever longer chain of keys.
 MAX_GENERATIONS = 100
+DEFAULT_POLICY = Policy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,23 +121,56 @@ class Outcome:
 
 
 class Ledger:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, day_zone: tzinfo = UTC) -> None:
+        """``day_zone``: where "today" is for ``CustomerFacts.points_today`` (a daily cap);
+        UTC unless the shop's zone is given."""
         self._engine = engine
+        self._day_zone = day_zone
         self._insert = _dialect_insert(engine.dialect.name)
         self._awarding = _AwardStatements(self._insert)
 
-    def award(self, receipt: Receipt, rule: PointsRule, now: datetime) -> Outcome:
-        """Award a receipt's points once, however often it is sent."""
+    def award(
+        self,
+        receipt: Receipt,
+        rules: EarningRules,
+        now: datetime,
+        policy: Policy = DEFAULT_POLICY,
+    ) -> Outcome:
+        """Award a receipt's points once, however often it is sent. ``rules.earn`` is called
+        with the award's time ``now``; rules that go by the till's clock read
+        ``receipt.issued_at``. ``policy``: the programme's settings the ledger applies."""
         _require_aware(now)
-        points = rule.points_for(receipt)
         customer = receipt.customer
-        if points == 0:
-            # Nothing to record: a refund, a copy, a report... The balance is still worth showing.
-            balance = self.balance(customer) if customer else None
-            return Outcome(0, balance, customer.value if customer else None, None, False)
         key = idempotency_key(receipt)
+        if customer is None:
+            earning = rules.earn(receipt, CustomerFacts(), now)
+            if earning.points <= 0:
+                return Outcome(0, None, None, None, False)
+            with self._transaction() as conn:
+                return self._award(conn, receipt, earning, key, now, None)
         with self._transaction() as conn:
-            return self._award(conn, receipt, points, key, now)
+            known = {"kind": customer.kind.value, "value": customer.value}
+            found = conn.execute(self._awarding.lock_customer_account, known).first()
+            account = (int(found.id), int(found.balance)) if found is not None else None
+            facts = self._facts(conn, account[0], now) if account else CustomerFacts(True)
+            earning = rules.earn(receipt, facts, now)
+            if earning.points <= 0:
+                # Nothing to record (a refund, a copy, a report...), nobody enrolled; the
+                # balance is still worth showing.
+                return Outcome(0, account[1] if account else 0, customer.value, None, False)
+            return self._award(conn, receipt, earning, key, now, account)
+
+    def _facts(self, conn: Connection, customer_id: int, now: datetime) -> CustomerFacts:
+        """What the rules may know of a customer, read with their account locked."""
+        day = now.astimezone(self._day_zone).date()
+        start = datetime.combine(day, time(), self._day_zone)
+        row = conn.execute(
+            self._awarding.facts,
+            {"customer_id": customer_id, "start": start, "end": start + timedelta(days=1)},
+        ).one()
+        return CustomerFacts(
+            first_purchase=not row.earned_before, points_today=max(0, int(row.today or 0))
+        )
 
     def void(self, receipt: Receipt, reason: str, now: datetime) -> int:
         """Take back the receipt's current award, once: the points taken back (for a claim
@@ -232,14 +290,22 @@ class Ledger:
     # -- inside one transaction -------------------------------------------------------------
 
     def _award(
-        self, conn: Connection, receipt: Receipt, points: int, key: str, now: datetime
+        self,
+        conn: Connection,
+        receipt: Receipt,
+        earning: Earning,
+        key: str,
+        now: datetime,
+        account: tuple[int, int] | None,
     ) -> Outcome:
+        """Record ``earning``; ``account``: the customer's id and balance, locked, if known."""
         customer = receipt.customer
+        points = earning.points
         customer_id: int | None = None
         balance_after: int | None = None
         code: str | None = None
         if customer is not None:
-            customer_id, balance = self._customer_account(conn, customer, now)
+            customer_id, balance = account or self._customer_account(conn, customer, now)
             balance_after = balance + points
         else:
             code = self._unused_code(conn)
@@ -263,6 +329,8 @@ class Ledger:
                     "receipt_currency": receipt.currency,
                     "receipt_fingerprint": receipt.fingerprint,
                     "created_at": now,
+                    "rule_version": earning.rule_version[:80] or None,
+                    "based_on": earning.based_on,
                 },
             ).scalar_one_or_none()
             if inserted is not None:
@@ -288,7 +356,14 @@ class Ledger:
                 self._awarding.insert_claim_code,
                 {"code": code, "points": points, "idempotency_key": earned, "created_at": now},
             )
-        return Outcome(points, balance_after, customer.value if customer else None, code, False)
+        return Outcome(
+            points,
+            balance_after,
+            customer.value if customer else None,
+            code,
+            False,
+            parts=earning.parts,
+        )
 
     def _latest_generation(self, conn: Connection, key: str) -> tuple[int, bool]:
         """The receipt's latest earn generation (0: never awarded) and whether it was voided,
@@ -359,10 +434,11 @@ class Ledger:
         return found.first() is not None
 
     def _original(self, conn: Connection, key: str) -> Outcome:
-        points, balance_after, customer_value, code = conn.execute(
+        """A duplicate's outcome: the first award's points, the balance as it is now."""
+        points, balance, customer_value, code = conn.execute(
             self._awarding.original, {"key": key}
         ).one()
-        return Outcome(points, balance_after, customer_value, code, True)
+        return Outcome(points, balance, customer_value, code, True)
 
     # Each award runs while a receipt's cut is held: the usual case (a customer and an account
     # seen before) takes one statement each; the insert only when the first read finds nothing.
@@ -458,12 +534,38 @@ class _AwardStatements:
         self.original = (
             select(
                 LedgerEntry.points,
-                LedgerEntry.balance_after,
+                Account.balance,
                 Customer.value,
                 LedgerEntry.claim_code,
             )
             .outerjoin(Customer, Customer.id == LedgerEntry.customer_id)
+            .outerjoin(Account, Account.customer_id == LedgerEntry.customer_id)
             .where(LedgerEntry.idempotency_key == bindparam("key"))
+        )
+        # A customer's facts in one statement: whether an earn of theirs stands (one voided
+        # never printed, so its reprint is still a first purchase), and their net earns of
+        # the day (voids of the day count against them).
+        earn, void = aliased(LedgerEntry), aliased(LedgerEntry)
+        customer = bindparam("customer_id")
+        stands = (
+            select(earn.id)
+            .where(
+                earn.customer_id == customer,
+                earn.kind == EntryKind.EARN.value,
+                ~exists().where(void.idempotency_key == literal("void:") + earn.idempotency_key),
+            )
+            .limit(1)
+        )
+        today = select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
+            LedgerEntry.customer_id == customer,
+            LedgerEntry.kind.in_([EntryKind.EARN.value, EntryKind.VOID.value]),
+            and_(
+                LedgerEntry.created_at >= bindparam("start"),
+                LedgerEntry.created_at < bindparam("end"),
+            ),
+        )
+        self.facts = select(
+            exists(stands).label("earned_before"), today.scalar_subquery().label("today")
         )
         self.insert_claim_code = insert_for(ClaimCode)
         self.find_code = select(ClaimCode.id).where(ClaimCode.code == bindparam("code"))

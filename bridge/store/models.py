@@ -1,10 +1,12 @@
 """The loyalty tables: customers, their accounts, the append-only ledger, claim codes and the
 claim attempts that failed.
 
-``ledger_entries`` is only ever inserted into. An account's balance is the sum of its
-customer's entries; the ``accounts`` row keeps that sum so an award reads one row, and its
-``CHECK (balance >= 0)`` is the last guard against spending points twice (redemptions are a
-later issue). Times are stored in UTC and always come back timezone-aware; money is Decimal.
+``ledger_entries`` is only ever inserted into, and the database enforces it (triggers made
+by ``bridge.store.append_only`` in migration 0006: UPDATE and DELETE abort). An account's
+balance is the sum of its customer's entries; the ``accounts`` row keeps that sum so an award
+reads one row, and its ``CHECK (balance >= 0)`` is the last guard against spending points
+twice (redemptions are a later issue). Times are stored in UTC and always come back
+timezone-aware; money is Decimal.
 """
 
 from __future__ import annotations
@@ -92,6 +94,9 @@ class EntryKind(Enum):
     # An earn taken back: its receipt never reached the printer whole. Negative points (what
     # was taken: no more than the balance held), the earn entry's key behind "void:", and why.
     VOID = "void"
+    REDEEM = "redeem"  # points spent on a voucher (negative)
+    REVERSE = "reverse"  # an earn taken back by a refund receipt (negative)
+    EXPIRE = "expire"  # points of a lot past its day (negative)
 
 
 class Base(DeclarativeBase):
@@ -119,9 +124,12 @@ class Account(Base):
 
 
 class LedgerEntry(Base):
-    """One movement of points. Never updated, never deleted."""
+    """One movement of points. Never updated, never deleted (the database refuses both)."""
 
     __tablename__ = "ledger_entries"
+    __table_args__ = (
+        Index("ix_ledger_entries_customer_id_kind_created_at", "customer_id", "kind", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -143,6 +151,11 @@ class LedgerEntry(Base):
     created_at: Mapped[datetime]
     # Why the entry was made, where the kind alone does not say it (a void's cause).
     reason: Mapped[str | None] = mapped_column(String(REASON_LENGTH))
+    # An earn's rules file version and the net amount it counted (what a refund is measured
+    # against); who made a manual row (an adjust), as "cli@host".
+    rule_version: Mapped[str | None] = mapped_column(String(80))
+    based_on: Mapped[Decimal | None]
+    actor: Mapped[str | None] = mapped_column(String(64))
 
 
 class ClaimCode(Base):

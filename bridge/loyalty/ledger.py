@@ -77,6 +77,7 @@ from bridge.loyalty.earning import (
     VoucherUse,
 )
 from bridge.loyalty.keys import claim_key, earn_key, idempotency_key, void_key
+from bridge.loyalty.receipts import store_receipt
 from bridge.store.engine import outages_as_unavailable
 from bridge.store.models import (
     REASON_LENGTH,
@@ -348,6 +349,7 @@ class Ledger:
                 balance = self._lock_account(conn, customer_id, now) if customer_id else None
                 return Outcome(0, balance, customer.value if customer else None, None, True)
             generation = latest + 1
+        store_receipt(conn, self._insert, receipt, key, customer_id, earning.based_on, now)
         if customer_id is not None:
             self._credit(conn, customer_id, points, now)
         else:

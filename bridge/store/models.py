@@ -195,3 +195,44 @@ class ClaimAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(64))  # where claims are typed: "cli@host"
     attempted_at: Mapped[datetime]
+
+
+class StoredReceipt(Base):
+    """A receipt that earned, as the shop sees its sales (migration 0007): written once, by
+    its idempotency key, in the award's transaction."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (Index("ix_receipts_store_till_number", "store", "till", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)  # bridge.loyalty.keys
+    store: Mapped[str | None] = mapped_column(String(64))
+    till: Mapped[str | None] = mapped_column(String(64))
+    number: Mapped[str | None] = mapped_column(String(64))
+    issued_at: Mapped[datetime | None]
+    kind: Mapped[str] = mapped_column(String(16))  # parsers.receipt.ReceiptKind value
+    total: Mapped[Decimal | None]
+    net: Mapped[Decimal | None]  # what the rules counted: no tips, service, deposits
+    currency: Mapped[str | None] = mapped_column(String(3))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    original: Mapped[str | None] = mapped_column(String(64))  # a refund's sale, as printed
+    created_at: Mapped[datetime]
+
+
+ITEM_NAME_LENGTH = 120
+
+
+class StoredItem(Base):
+    """One item line of a stored receipt, in printed order."""
+
+    __tablename__ = "receipt_items"
+    __table_args__ = (UniqueConstraint("receipt_id", "line", name="uq_receipt_items_receipt_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"))
+    line: Mapped[int] = mapped_column(Integer)  # 1, 2, ... as printed
+    name: Mapped[str] = mapped_column(String(ITEM_NAME_LENGTH))
+    qty: Mapped[Decimal]
+    amount: Mapped[Decimal]
+    sku: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(64))

@@ -20,6 +20,8 @@ TABLES = {
     "accounts",
     "ledger_entries",
     "claim_codes",
+    "receipts",  # 0007: receipts that earned, with their items
+    "receipt_items",
     "store_identity",
     "claim_attempts",
 }

@@ -32,9 +32,10 @@ prints unchanged.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -86,9 +87,12 @@ from bridge.store.models import (
     ClaimCode,
     Customer,
     EntryKind,
+    Identifier,
     LedgerEntry,
 )
 from parsers.receipt import CustomerKind, CustomerRef, Receipt
+
+log = logging.getLogger(__name__)
 
 _CLAIM_CODE_ATTEMPTS = 8
 # Wrong guesses are slowed: after this many unknown codes from one place within the window,
@@ -152,7 +156,28 @@ class Ledger:
         with self._transaction() as conn:
             known = {"kind": customer.kind.value, "value": customer.value}
             found = conn.execute(self._awarding.lock_customer_account, known).first()
-            account = (int(found.id), int(found.balance)) if found is not None else None
+            if found is None:  # a new number, or a customer enrolled who never earned
+                found = conn.execute(self._awarding.find_identifier, known).first()
+            if found is not None and found.blocked_at is not None:
+                # A blocked card (lost, stolen) earns nothing for whoever holds it: the
+                # receipt is treated as one without a customer, and its points wait behind
+                # a claim code the rightful customer can still claim.
+                log.warning(
+                    "receipt %s: %s %s is blocked; its points go to a claim code",
+                    receipt.number,
+                    customer.kind.value,
+                    _masked(customer.value),
+                )
+                anonymous = replace(receipt, customer=None)
+                earning = rules.earn(anonymous, CustomerFacts(), now)
+                if earning.points <= 0:
+                    return Outcome(0, None, None, None, False)
+                return self._award(conn, anonymous, earning, key, now, None)
+            account = (
+                (int(found.id), int(found.balance))
+                if found is not None and found.balance is not None
+                else None
+            )
             facts = self._facts(conn, account[0], now) if account else CustomerFacts(True)
             earning = rules.earn(receipt, facts, now)
             if earning.points <= 0:
@@ -283,8 +308,8 @@ class Ledger:
             ref = _as_customer(conn, customer)
             balance = conn.execute(
                 select(Account.balance)
-                .join(Customer, Customer.id == Account.customer_id)
-                .where(Customer.kind == ref.kind.value, Customer.value == ref.value)
+                .join(Identifier, Identifier.customer_id == Account.customer_id)
+                .where(Identifier.kind == ref.kind.value, Identifier.value == ref.value)
             ).scalar_one_or_none()
         return balance or 0
 
@@ -457,11 +482,20 @@ class Ledger:
         return customer_id, self._lock_account(conn, customer_id, now)
 
     def _customer_id(self, conn: Connection, customer: CustomerRef, now: datetime) -> int:
+        """The id of the customer known by this number; a new customer holding it if none
+        (a receipt from the till enrols its card)."""
         known = {"kind": customer.kind.value, "value": customer.value}
         found = conn.execute(self._awarding.find_customer, known).scalar_one_or_none()
         if found is not None:
             return int(found)
         conn.execute(self._awarding.insert_customer, {**known, "created_at": now})
+        # The customer enrolled with this number (made now, or by a racing award; or one
+        # whose number was moved away by a merge: the number comes home to it).
+        enrolled = conn.execute(self._awarding.find_enrolled, known).scalar_one()
+        conn.execute(
+            self._awarding.insert_identifier,
+            {**known, "customer_id": enrolled, "created_at": now},
+        )
         return int(conn.execute(self._awarding.find_customer, known).scalar_one())
 
     def _lock_account(self, conn: Connection, customer_id: int, now: datetime) -> int:
@@ -499,10 +533,22 @@ class _AwardStatements:
     built once keeps its cache key, and the values go in as parameters."""
 
     def __init__(self, insert_for: Callable[..., Any]) -> None:
-        self.find_customer = select(Customer.id).where(
+        # Customers are found by any number they hold (``identifiers``); ``customers.kind``
+        # and ``value`` are the number they were enrolled with.
+        by_number = (Identifier.kind == bindparam("kind"), Identifier.value == bindparam("value"))
+        self.find_customer = select(Identifier.customer_id).where(*by_number)
+        self.find_identifier = select(
+            Identifier.customer_id.label("id"),
+            literal(None).label("balance"),
+            Identifier.blocked_at,
+        ).where(*by_number)
+        self.find_enrolled = select(Customer.id).where(
             Customer.kind == bindparam("kind"), Customer.value == bindparam("value")
         )
         self.insert_customer = insert_for(Customer).on_conflict_do_nothing(
+            index_elements=["kind", "value"]
+        )
+        self.insert_identifier = insert_for(Identifier).on_conflict_do_nothing(
             index_elements=["kind", "value"]
         )
         self.lock_account = (
@@ -512,9 +558,9 @@ class _AwardStatements:
         )
         # The usual award: a customer seen before, found with their account in one look.
         self.lock_customer_account = (
-            select(Customer.id, Account.balance)
-            .join(Account, Account.customer_id == Customer.id)
-            .where(Customer.kind == bindparam("kind"), Customer.value == bindparam("value"))
+            select(Identifier.customer_id.label("id"), Account.balance, Identifier.blocked_at)
+            .join(Account, Account.customer_id == Identifier.customer_id)
+            .where(*by_number)
             .with_for_update(of=Account)
         )
         self.insert_account = insert_for(Account).on_conflict_do_nothing(
@@ -589,7 +635,9 @@ def _as_customer(conn: Connection, card: CustomerRef | str) -> CustomerRef:
         return card
     kind, value = read_customer(card)
     if kind is None:
-        known = conn.execute(select(Customer.kind).where(Customer.value == value)).scalars().all()
+        known = (
+            conn.execute(select(Identifier.kind).where(Identifier.value == value)).scalars().all()
+        )
         kind = CustomerKind(known[0]) if len(known) == 1 else CustomerKind.CARD
     return CustomerRef(kind, value)
 
@@ -621,3 +669,8 @@ def _already_claimed(code: str, when: datetime | None) -> str:
 def _require_aware(now: datetime) -> None:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
+
+
+def _masked(number: str) -> str:
+    """A number for the log: only its last four characters."""
+    return number[-4:].rjust(len(number), "*")

@@ -11,13 +11,15 @@ timezone-aware; money is Decimal.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -28,6 +30,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
@@ -109,8 +112,32 @@ class Customer(Base):
     __table_args__ = (UniqueConstraint("kind", "value", name="uq_customers_kind_value"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The number the customer was enrolled with, as reports show it; lookups go through
+    # ``identifiers``, which holds this one and any other.
     kind: Mapped[str] = mapped_column(String(16))  # parsers.receipt.CustomerKind value
     value: Mapped[str] = mapped_column(String(64))  # normalised: no spaces or dashes
+    created_at: Mapped[datetime]
+    name: Mapped[str | None] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+    birthday: Mapped[date | None] = mapped_column(Date)
+    marketing_consent: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    forgotten_at: Mapped[datetime | None]  # personal data erased; the ledger kept
+
+
+class Identifier(Base):
+    """A number a customer is known by: a card, a phone, a loyalty id. Each belongs to one
+    customer; a customer may hold several. Blocked (a lost card) rather than deleted."""
+
+    __tablename__ = "identifiers"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_identifiers_kind_value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(String(64))  # "family card"
+    blocked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 

@@ -22,6 +22,7 @@ TABLES = {
     "claim_codes",
     "receipts",  # 0007: receipts that earned, with their items
     "receipt_items",
+    "identifiers",  # 0008: the numbers customers are known by
     "store_identity",
     "claim_attempts",
 }

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from bridge.loyalty.lots import add_lot, draw_lot, open_lots
 from bridge.store.engine import outages_as_unavailable
 from bridge.store.models import (
     REASON_LENGTH,
@@ -262,9 +263,11 @@ def merge(engine: Engine, keep: Who, gone: Who, now: datetime, actor: str) -> in
         )
         if moved:
             reason = f"merged: customer {left} into customer {kept}"[:REASON_LENGTH]
+            entries = {}
             for cid, points in ((left, -moved), (kept, moved)):
-                conn.execute(
-                    insert(LedgerEntry).values(
+                entries[cid] = conn.execute(
+                    insert(LedgerEntry)
+                    .values(
                         customer_id=cid,
                         kind=EntryKind.ADJUST.value,
                         points=points,
@@ -273,12 +276,18 @@ def merge(engine: Engine, keep: Who, gone: Who, now: datetime, actor: str) -> in
                         actor=actor[:64],
                         reason=reason,
                     )
-                )
+                    .returning(LedgerEntry.id)
+                ).scalar_one()
                 conn.execute(
                     update(Account)
                     .where(Account.customer_id == cid)
                     .values(balance=Account.balance + points, updated_at=now)
                 )
+            # The points keep their expiry days: each lot left is closed on one side and
+            # opened again, with the same day, on the other.
+            for lot in open_lots(conn, left):
+                draw_lot(conn, lot.id, entries[left], lot.remaining)
+                add_lot(conn, kept, entries[kept], lot.remaining, now, lot.expires_on)
         return moved
 
 

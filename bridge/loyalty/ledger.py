@@ -36,7 +36,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import (
@@ -78,6 +78,7 @@ from bridge.loyalty.earning import (
     VoucherUse,
 )
 from bridge.loyalty.keys import claim_key, earn_key, idempotency_key, void_key
+from bridge.loyalty.lots import add_lot, draw, draw_lot, expiry_day, open_lots
 from bridge.loyalty.receipts import store_receipt
 from bridge.store.engine import outages_as_unavailable
 from bridge.store.models import (
@@ -89,6 +90,7 @@ from bridge.store.models import (
     EntryKind,
     Identifier,
     LedgerEntry,
+    Lot,
 )
 from parsers.receipt import CustomerKind, CustomerRef, Receipt
 
@@ -152,7 +154,7 @@ class Ledger:
             if earning.points <= 0:
                 return Outcome(0, None, None, None, False)
             with self._transaction() as conn:
-                return self._award(conn, receipt, earning, key, now, None)
+                return self._award(conn, receipt, earning, key, now, None, policy)
         with self._transaction() as conn:
             known = {"kind": customer.kind.value, "value": customer.value}
             found = conn.execute(self._awarding.lock_customer_account, known).first()
@@ -172,7 +174,7 @@ class Ledger:
                 earning = rules.earn(anonymous, CustomerFacts(), now)
                 if earning.points <= 0:
                     return Outcome(0, None, None, None, False)
-                return self._award(conn, anonymous, earning, key, now, None)
+                return self._award(conn, anonymous, earning, key, now, None, policy)
             account = (
                 (int(found.id), int(found.balance))
                 if found is not None and found.balance is not None
@@ -184,7 +186,54 @@ class Ledger:
                 # Nothing to record (a refund, a copy, a report...), nobody enrolled; the
                 # balance is still worth showing.
                 return Outcome(0, account[1] if account else 0, customer.value, None, False)
-            return self._award(conn, receipt, earning, key, now, account)
+            return self._award(conn, receipt, earning, key, now, account, policy)
+
+    def expire(self, now: datetime) -> int:
+        """Write an ``expire`` row for each lot whose last day is before today (the day zone's)
+        with points left, exactly once (keyed by the lot); the points expired."""
+        _require_aware(now)
+        today = self._today(now)
+        expired = 0
+        with self._transaction() as conn:
+            due = conn.execute(
+                select(Lot.customer_id)
+                .where(Lot.expires_on < today)
+                .distinct()
+                .order_by(Lot.customer_id)
+            ).scalars()
+            for customer_id in list(due):
+                balance = self._lock_account(conn, customer_id, now)
+                for lot in open_lots(conn, customer_id):
+                    if lot.expires_on is None or lot.expires_on >= today:
+                        continue
+                    taken = min(lot.remaining, balance)
+                    entry = conn.execute(
+                        self._insert(LedgerEntry)
+                        .values(
+                            customer_id=customer_id,
+                            kind=EntryKind.EXPIRE.value,
+                            points=-taken,
+                            balance_after=balance - taken,
+                            idempotency_key=f"expire:{lot.id}",
+                            created_at=now,
+                            reason=f"points earned to {lot.expires_on:%Y-%m-%d} expired",
+                        )
+                        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                        .returning(LedgerEntry.id)
+                    ).scalar_one_or_none()
+                    if entry is None:
+                        continue
+                    # The whole lot is closed, even where the balance held less (spent by a
+                    # debit that drew elsewhere): the row says what was taken.
+                    draw_lot(conn, lot.id, entry, lot.remaining)
+                    if taken:
+                        self._credit(conn, customer_id, -taken, now)
+                    balance -= taken
+                    expired += taken
+        return expired
+
+    def _today(self, now: datetime) -> date:
+        return now.astimezone(self._day_zone).date()
 
     def _facts(self, conn: Connection, customer_id: int, now: datetime) -> CustomerFacts:
         """What the rules may know of a customer, read with their account locked."""
@@ -207,7 +256,12 @@ class Ledger:
             return self._void(conn, idempotency_key(receipt), reason, now)
 
     def claim(
-        self, code: str, card: CustomerRef | str, now: datetime, source: str = "cli"
+        self,
+        code: str,
+        card: CustomerRef | str,
+        now: datetime,
+        source: str = "cli",
+        policy: Policy = DEFAULT_POLICY,
     ) -> Outcome:
         """Credit a claim code's points to a customer, once. Raises ``ClaimError`` otherwise:
         ``MistypedClaimCode`` before the database is asked, ``TooManyClaimAttempts`` when
@@ -218,14 +272,20 @@ class Ledger:
             read_customer(card)  # a malformed customer is refused before any attempt counts
         try:
             with self._transaction() as conn:
-                return self._claim(conn, code, card, now, source)
+                return self._claim(conn, code, card, now, source, policy)
         except UnknownClaimCode:
             with self._transaction() as conn:
                 self._count_attempt(conn, source, now)
             raise
 
     def _claim(
-        self, conn: Connection, code: str, card: CustomerRef | str, now: datetime, source: str
+        self,
+        conn: Connection,
+        code: str,
+        card: CustomerRef | str,
+        now: datetime,
+        source: str,
+        policy: Policy,
     ) -> Outcome:
         self._check_attempts(conn, source, now)
         customer = _as_customer(conn, card)
@@ -270,6 +330,8 @@ class Ledger:
         if inserted is None:  # claimed_at said otherwise: only a hand-edited database
             raise AlreadyClaimed(_already_claimed(code, None))
         self._credit(conn, customer_id, claim.points, now)
+        expires_on = expiry_day(self._today(now), policy.points_expire_after_months)
+        add_lot(conn, customer_id, inserted, claim.points, now, expires_on)
         conn.execute(
             update(ClaimCode)
             .where(ClaimCode.id == claim.id)
@@ -323,6 +385,7 @@ class Ledger:
         key: str,
         now: datetime,
         account: tuple[int, int] | None,
+        policy: Policy,
     ) -> Outcome:
         """Record ``earning``; ``account``: the customer's id and balance, locked, if known."""
         customer = receipt.customer
@@ -375,8 +438,13 @@ class Ledger:
                 return Outcome(0, balance, customer.value if customer else None, None, True)
             generation = latest + 1
         store_receipt(conn, self._insert, receipt, key, customer_id, earning.based_on, now)
+        expiring: ExpiringPoints | None = None
         if customer_id is not None:
             self._credit(conn, customer_id, points, now)
+            months = policy.points_expire_after_months
+            add_lot(conn, customer_id, inserted, points, now, expiry_day(self._today(now), months))
+            if months is not None:
+                expiring = _soonest(conn, customer_id)
         else:
             assert code is not None
             conn.execute(
@@ -390,6 +458,7 @@ class Ledger:
             code,
             False,
             parts=earning.parts,
+            expiring=expiring,
         )
 
     def _latest_generation(self, conn: Connection, key: str) -> tuple[int, bool]:
@@ -453,6 +522,7 @@ class Ledger:
             return 0
         if customer_id is not None and taken:
             self._credit(conn, customer_id, -taken, now)
+            draw(conn, customer_id, inserted, taken)
         return taken
 
     def _voided(self, conn: Connection, earned_key: str) -> bool:
@@ -674,3 +744,11 @@ def _require_aware(now: datetime) -> None:
 def _masked(number: str) -> str:
     """A number for the log: only its last four characters."""
     return number[-4:].rjust(len(number), "*")
+
+
+def _soonest(conn: Connection, customer_id: int) -> ExpiringPoints | None:
+    """The customer's soonest-expiring lot with points left, for the receipt to print."""
+    for lot in open_lots(conn, customer_id):
+        if lot.expires_on is not None:
+            return ExpiringPoints(lot.remaining, lot.expires_on)
+    return None

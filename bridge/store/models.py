@@ -263,3 +263,32 @@ class StoredItem(Base):
     amount: Mapped[Decimal]
     sku: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str | None] = mapped_column(String(64))
+
+
+class Lot(Base):
+    """Points credited at once, and the day they expire (None: never). Insert-only: what is
+    left of a lot is its points less its ``lot_draws``."""
+
+    __tablename__ = "lots"
+    __table_args__ = (CheckConstraint("points > 0", name="points_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # The credit that made it (a merge's makes one per lot moved); None for the points held
+    # before lots existed (migration 0009).
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    points: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    expires_on: Mapped[date | None] = mapped_column(Date, index=True)
+
+
+class LotDraw(Base):
+    """Points a debit (ledger entry) took from one lot. Insert-only."""
+
+    __tablename__ = "lot_draws"
+    __table_args__ = (CheckConstraint("points > 0", name="points_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"))
+    points: Mapped[int] = mapped_column(Integer)

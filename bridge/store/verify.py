@@ -4,7 +4,8 @@ The ``accounts`` row is a cache of the sum of the customer's ledger entries, kep
 transaction as each entry. A mismatch means a bug or a hand edit; ``verify`` finds them
 without changing anything, so an operator (or a test) can see them before deciding. The
 ledger rows are the truth: a fix is a new ``adjust`` row or a rebuilt cache, never an edit of
-the ledger. Lots (points with an expiry day) are checked here too once the store has them.
+the ledger. The lots (points with an expiry day, less what debits drew) must add up to the
+same balance: a debit that drew nothing would leave points to expire that were spent.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, select
 
 from bridge.store.engine import outages_as_unavailable
-from bridge.store.models import Account, LedgerEntry
+from bridge.store.models import Account, LedgerEntry, Lot, LotDraw
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +23,9 @@ class Mismatch:
     """One figure the store holds twice that disagrees with itself."""
 
     customer_id: int
-    what: str  # "balance": the account's cached balance against its ledger's sum
+    # "balance": the account's cached balance against its ledger's sum; "lots": the points
+    # left in its lots against that sum.
+    what: str
     cached: int
     ledger: int
 
@@ -42,9 +45,28 @@ def verify(engine: Engine) -> list[Mismatch]:
                 .group_by(LedgerEntry.customer_id)
             )
         }
+        drawn = (
+            select(LotDraw.lot_id, func.sum(LotDraw.points).label("drawn"))
+            .group_by(LotDraw.lot_id)
+            .subquery()
+        )
+        lots = {
+            row.customer_id: row.left
+            for row in conn.execute(
+                select(
+                    Lot.customer_id,
+                    func.sum(Lot.points - func.coalesce(drawn.c.drawn, 0)).label("left"),
+                )
+                .outerjoin(drawn, drawn.c.lot_id == Lot.id)
+                .group_by(Lot.customer_id)
+            )
+        }
     found = []
-    for customer_id in sorted(cached.keys() | sums.keys()):
+    for customer_id in sorted(cached.keys() | sums.keys() | lots.keys()):
         balance, total = int(cached.get(customer_id) or 0), int(sums.get(customer_id) or 0)
         if balance != total:
             found.append(Mismatch(int(customer_id), "balance", balance, total))
+        held = int(lots.get(customer_id) or 0)
+        if held != total:
+            found.append(Mismatch(int(customer_id), "lots", held, total))
     return found

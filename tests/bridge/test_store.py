@@ -23,6 +23,8 @@ TABLES = {
     "receipts",  # 0007: receipts that earned, with their items
     "receipt_items",
     "identifiers",  # 0008: the numbers customers are known by
+    "lots",  # 0009: points with their expiry day, and what debits drew
+    "lot_draws",
     "store_identity",
     "claim_attempts",
 }

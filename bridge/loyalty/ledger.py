@@ -188,6 +188,58 @@ class Ledger:
                 return Outcome(0, account[1] if account else 0, customer.value, None, False)
             return self._award(conn, receipt, earning, key, now, account, policy)
 
+    def adjust(
+        self,
+        customer: CustomerRef | str,
+        points: int,
+        now: datetime,
+        *,
+        actor: str,
+        reason: str,
+        policy: Policy = DEFAULT_POLICY,
+    ) -> Outcome:
+        """An admin's correction: ``points`` added (a lot, expiring as earned points do) or
+        taken (drawn soonest-expiring first; never below zero unless
+        ``policy.negative_balance``: then the row says how many were asked). The customer
+        must be known: a typo must not enrol a stranger."""
+        _require_aware(now)
+        if not reason.strip():
+            raise ValueError("an adjustment needs a reason")
+        with self._transaction() as conn:
+            ref = _as_customer(conn, customer)
+            customer_id = conn.execute(
+                self._awarding.find_customer, {"kind": ref.kind.value, "value": ref.value}
+            ).scalar_one_or_none()
+            if customer_id is None:
+                raise LookupError(f"no customer {ref.kind.value} {ref.value}")
+            before = self._lock_account(conn, int(customer_id), now)
+            taken = points
+            note = reason
+            if points < 0 and not policy.negative_balance and -points > before:
+                taken = -before
+                note = f"{reason} ({-points} points asked, {before} taken: the balance)"
+            entry = conn.execute(
+                insert(LedgerEntry)
+                .values(
+                    customer_id=customer_id,
+                    kind=EntryKind.ADJUST.value,
+                    points=taken,
+                    balance_after=before + taken,
+                    created_at=now,
+                    actor=actor[:64],
+                    reason=_fit(note),
+                )
+                .returning(LedgerEntry.id)
+            ).scalar_one()
+            if taken > 0:
+                expires_on = expiry_day(self._today(now), policy.points_expire_after_months)
+                add_lot(conn, int(customer_id), entry, taken, now, expires_on)
+            elif taken < 0:
+                draw(conn, int(customer_id), entry, -taken)
+            if taken:
+                self._credit(conn, int(customer_id), taken, now)
+            return Outcome(taken, before + taken, ref.value, None, False)
+
     def expire(self, now: datetime) -> int:
         """Write an ``expire`` row for each lot whose last day is before today (the day zone's)
         with points left, exactly once (keyed by the lot); the points expired."""

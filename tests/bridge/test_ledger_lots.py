@@ -115,3 +115,54 @@ def test_points_never_expire_without_the_setting(
     outcome = ledger.award(make_receipt(total="9.00"), PointsRule(), at("2026-01-01"))
     assert outcome.expiring is None
     assert ledger.expire(at("2036-01-01")) == 0
+
+
+def test_an_adjustment_is_a_lot_or_a_draw_with_actor_and_reason(
+    engine: Engine, make_receipt: ReceiptFactory
+) -> None:
+    ledger = Ledger(engine)
+    ledger.award(make_receipt(total="5.00"), PointsRule(), at("2026-01-10"))
+    added = ledger.adjust(
+        CARD, 20, at("2026-01-11"), actor="cli@shop", reason="goodwill", policy=MONTHLY
+    )
+    assert (added.points, added.balance) == (20, 25)
+    taken = ledger.adjust(CARD, -40, at("2026-01-12"), actor="cli@shop", reason="fraud")
+    assert (taken.points, taken.balance) == (-25, 0)  # never below zero by default
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(LedgerEntry.points, LedgerEntry.actor, LedgerEntry.reason)
+            .where(LedgerEntry.kind == "adjust")
+            .order_by(LedgerEntry.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (20, "cli@shop", "goodwill"),
+        (-25, "cli@shop", "fraud (40 points asked, 25 taken: the balance)"),
+    ]
+    assert verify(engine) == []
+    with pytest.raises(LookupError):
+        ledger.adjust("card:999999", 5, at("2026-01-12"), actor="cli", reason="typo")
+
+
+def test_balances_held_before_lots_become_a_lot_that_never_expires(
+    sqlite_url: str, make_receipt: ReceiptFactory
+) -> None:
+    from bridge.store import make_engine, migrate
+
+    engine = make_engine(sqlite_url)
+    try:
+        migrate(engine, "0008_customers_identifiers")
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO customers (id, kind, value, created_at, marketing_consent) "
+                f"VALUES (1, 'card', '{CARD}', '2026-01-01 00:00:00', 0)"
+            )
+            conn.exec_driver_sql("INSERT INTO accounts VALUES (1, 30, '2026-01-01 00:00:00')")
+            conn.exec_driver_sql(
+                "INSERT INTO ledger_entries (customer_id, kind, points, created_at) "
+                "VALUES (1, 'earn', 30, '2026-01-01 00:00:00')"
+            )
+        migrate(engine)
+        assert verify(engine) == []
+        assert Ledger(engine).expire(at("2040-01-01")) == 0
+    finally:
+        engine.dispose()

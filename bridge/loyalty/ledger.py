@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -76,6 +77,7 @@ from bridge.loyalty.earning import (
     Policy,
     StampProgress,
     VoucherUse,
+    refund_points,
 )
 from bridge.loyalty.keys import claim_key, earn_key, idempotency_key, void_key
 from bridge.loyalty.lots import add_lot, draw, draw_lot, expiry_day, open_lots
@@ -92,7 +94,7 @@ from bridge.store.models import (
     LedgerEntry,
     Lot,
 )
-from parsers.receipt import CustomerKind, CustomerRef, Receipt
+from parsers.receipt import CustomerKind, CustomerRef, Receipt, ReceiptKind
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,8 @@ CLAIM_ATTEMPT_WINDOW = timedelta(minutes=15)
 # every try cannot make the ledger walk an ever longer chain of keys.
 MAX_GENERATIONS = 100
 DEFAULT_POLICY = Policy()
+# A refund that names no sale takes back the customer's earn of the same amount this recent.
+REFUND_MATCH_WINDOW = timedelta(days=90)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +139,7 @@ class Ledger:
         self._day_zone = day_zone
         self._insert = _dialect_insert(engine.dialect.name)
         self._awarding = _AwardStatements(self._insert)
+        self._void_alias = aliased(LedgerEntry)
 
     def award(
         self,
@@ -149,6 +154,9 @@ class Ledger:
         _require_aware(now)
         customer = receipt.customer
         key = idempotency_key(receipt)
+        if receipt.kind is ReceiptKind.REFUND and not receipt.inconsistent:
+            with self._transaction() as conn:
+                return self._refund(conn, receipt, key, now, policy)
         if customer is None:
             earning = rules.earn(receipt, CustomerFacts(), now)
             if earning.points <= 0:
@@ -187,6 +195,132 @@ class Ledger:
                 # balance is still worth showing.
                 return Outcome(0, account[1] if account else 0, customer.value, None, False)
             return self._award(conn, receipt, earning, key, now, account, policy)
+
+    # -- refunds --------------------------------------------------------------------------
+
+    def _refund(
+        self, conn: Connection, receipt: Receipt, key: str, now: datetime, policy: Policy
+    ) -> Outcome:
+        """Take back what a refund's sale earned, in proportion to the amount refunded, once
+        per refund receipt (keyed ``reverse:`` + its key)."""
+        reverse_key = f"reverse:{key}"
+        shown = receipt.customer.value if receipt.customer else None
+        done = conn.execute(self._awarding.original, {"key": reverse_key}).first()
+        if done is not None:
+            return Outcome(done.points, done.balance, shown or done.value, None, True)
+        earn = self._refunded_earn(conn, receipt, now, policy)
+        customer_id = None if earn is None else earn.customer_id
+        if earn is not None and customer_id is None:  # a claim code: its claimer, if any
+            customer_id = conn.execute(
+                select(ClaimCode.claimed_by).where(
+                    ClaimCode.idempotency_key == earn.idempotency_key
+                )
+            ).scalar_one_or_none()
+        if earn is None or customer_id is None:
+            balance = self._balance_of(conn, receipt.customer) if receipt.customer else None
+            return Outcome(0, balance, shown, None, False)
+        refunded = abs(receipt.total or Decimal(0))
+        prior = conn.execute(
+            select(LedgerEntry.points, LedgerEntry.based_on).where(
+                LedgerEntry.refers_to == earn.id, LedgerEntry.kind == EntryKind.REVERSE.value
+            )
+        ).all()
+        taken_before = -sum(int(r.points) for r in prior)
+        refunded_before = sum((r.based_on or Decimal(0) for r in prior), Decimal(0))
+        based_on = earn.based_on if earn.based_on is not None else earn.receipt_total
+        # Cumulative, so two half refunds take what one whole refund would, never more than
+        # was earned (the rounding toward zero is applied once to the whole).
+        due = refund_points(earn.points, based_on or Decimal(0), refunded_before + refunded)
+        due = max(0, min(due, earn.points) - taken_before)
+        before = self._lock_account(conn, customer_id, now)
+        taken = due if policy.negative_balance else max(0, min(due, before))
+        note = f"refund of receipt {earn.receipt_number}"
+        if taken < due:
+            note += f" ({due} points due, {taken} taken: the balance was {before})"
+        entry = conn.execute(
+            self._insert(LedgerEntry)
+            .values(
+                customer_id=customer_id,
+                kind=EntryKind.REVERSE.value,
+                points=-taken,
+                balance_after=before - taken,
+                idempotency_key=reverse_key,
+                receipt_store=receipt.store,
+                receipt_till=receipt.till,
+                receipt_number=receipt.number,
+                receipt_issued_at=receipt.issued_at,
+                receipt_total=receipt.total,
+                receipt_currency=receipt.currency,
+                receipt_fingerprint=receipt.fingerprint,
+                created_at=now,
+                based_on=refunded,
+                refers_to=earn.id,
+                reason=_fit(note),
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(LedgerEntry.id)
+        ).scalar_one_or_none()
+        if entry is None:  # a racing send of the same refund went first
+            done = conn.execute(self._awarding.original, {"key": reverse_key}).one()
+            return Outcome(done.points, done.balance, shown or done.value, None, True)
+        if taken:
+            draw(conn, customer_id, entry, taken)
+            self._credit(conn, customer_id, -taken, now)
+        customer_value = (
+            shown
+            or conn.execute(select(Customer.value).where(Customer.id == customer_id)).scalar_one()
+        )
+        return Outcome(-taken, before - taken, customer_value, None, False)
+
+    def _refunded_earn(
+        self, conn: Connection, receipt: Receipt, now: datetime, policy: Policy
+    ) -> Any:
+        """The earn a refund takes back: the sale it names (same store and till, its number),
+        else, where the policy says "match", the customer's latest earn of the same amount
+        within ``REFUND_MATCH_WINDOW``; None when there is none (or it was voided)."""
+        standing = ~exists().where(
+            self._void_alias.idempotency_key == literal("void:") + LedgerEntry.idempotency_key
+        )
+        earns = select(LedgerEntry).where(LedgerEntry.kind == EntryKind.EARN.value, standing)
+        if receipt.original:
+            return conn.execute(
+                earns.where(
+                    LedgerEntry.receipt_store == receipt.store,
+                    LedgerEntry.receipt_till == receipt.till,
+                    LedgerEntry.receipt_number == receipt.original,
+                )
+                .order_by(LedgerEntry.id.desc())
+                .limit(1)
+            ).first()
+        if policy.refund_without_original != "match" or receipt.customer is None:
+            return None
+        if receipt.total is None:
+            return None
+        customer_id = conn.execute(
+            self._awarding.find_customer,
+            {"kind": receipt.customer.kind.value, "value": receipt.customer.value},
+        ).scalar_one_or_none()
+        if customer_id is None:
+            return None
+        amount = abs(receipt.total)
+        # Compared here, not in SQL: SQLite keeps money as text, where "5.0" != "5.00".
+        for row in conn.execute(
+            earns.where(
+                LedgerEntry.customer_id == customer_id,
+                LedgerEntry.created_at >= now - REFUND_MATCH_WINDOW,
+            ).order_by(LedgerEntry.id.desc())
+        ):
+            if row.receipt_total is not None and row.receipt_total == amount:
+                return row
+        return None
+
+    def _balance_of(self, conn: Connection, customer: CustomerRef) -> int:
+        found = conn.execute(
+            select(Account.balance)
+            .join(Identifier, Identifier.customer_id == Account.customer_id)
+            .where(Identifier.kind == customer.kind.value, Identifier.value == customer.value)
+        ).scalar_one_or_none()
+        return int(found or 0)
 
     def adjust(
         self,
@@ -233,7 +367,8 @@ class Ledger:
             ).scalar_one()
             if taken > 0:
                 expires_on = expiry_day(self._today(now), policy.points_expire_after_months)
-                add_lot(conn, int(customer_id), entry, taken, now, expires_on)
+                lot = min(taken, max(0, before + taken))
+                add_lot(conn, int(customer_id), entry, lot, now, expires_on)
             elif taken < 0:
                 draw(conn, int(customer_id), entry, -taken)
             if taken:
@@ -383,7 +518,8 @@ class Ledger:
             raise AlreadyClaimed(_already_claimed(code, None))
         self._credit(conn, customer_id, claim.points, now)
         expires_on = expiry_day(self._today(now), policy.points_expire_after_months)
-        add_lot(conn, customer_id, inserted, claim.points, now, expires_on)
+        lot = min(claim.points, max(0, before + claim.points))
+        add_lot(conn, customer_id, inserted, lot, now, expires_on)
         conn.execute(
             update(ClaimCode)
             .where(ClaimCode.id == claim.id)
@@ -494,7 +630,9 @@ class Ledger:
         if customer_id is not None:
             self._credit(conn, customer_id, points, now)
             months = policy.points_expire_after_months
-            add_lot(conn, customer_id, inserted, points, now, expiry_day(self._today(now), months))
+            # Points that pay back a negative balance make no lot: they are gone already.
+            lot = min(points, max(0, balance_after or 0))
+            add_lot(conn, customer_id, inserted, lot, now, expiry_day(self._today(now), months))
             if months is not None:
                 expiring = _soonest(conn, customer_id)
         else:

@@ -4,9 +4,9 @@ claim attempts that failed.
 ``ledger_entries`` is only ever inserted into, and the database enforces it (triggers made
 by ``bridge.store.append_only`` in migration 0006: UPDATE and DELETE abort). An account's
 balance is the sum of its customer's entries; the ``accounts`` row keeps that sum so an award
-reads one row, and its ``CHECK (balance >= 0)`` is the last guard against spending points
-twice (redemptions are a later issue). Times are stored in UTC and always come back
-timezone-aware; money is Decimal.
+reads one row. Every debit bounds itself at zero in code unless the programme allows a
+negative balance (migration 0010 dropped the CHECK that did it before). Times are stored in
+UTC and always come back timezone-aware; money is Decimal.
 """
 
 from __future__ import annotations
@@ -142,8 +142,11 @@ class Identifier(Base):
 
 
 class Account(Base):
+    """The cached sum of a customer's ledger. Below zero only where the programme allows it
+    (``Policy.negative_balance``): the ledger's code bounds every debit, not a CHECK
+    (migration 0010)."""
+
     __tablename__ = "accounts"
-    __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
     balance: Mapped[int] = mapped_column(Integer, default=0)
@@ -156,6 +159,12 @@ class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         Index("ix_ledger_entries_customer_id_kind_created_at", "customer_id", "kind", "created_at"),
+        Index(
+            "ix_ledger_entries_receipt_store_receipt_till_receipt_number",
+            "receipt_store",
+            "receipt_till",
+            "receipt_number",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -183,6 +192,9 @@ class LedgerEntry(Base):
     rule_version: Mapped[str | None] = mapped_column(String(80))
     based_on: Mapped[Decimal | None]
     actor: Mapped[str | None] = mapped_column(String(64))
+    # A reverse row's earn (a refund takes back part of it): no foreign key, so SQLite need not
+    # rebuild the guarded table to add it.
+    refers_to: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class ClaimCode(Base):

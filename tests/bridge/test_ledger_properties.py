@@ -19,7 +19,7 @@ from bridge.loyalty import Ledger, PointsRule
 from bridge.loyalty.earning import Policy
 from bridge.store import make_engine, migrate
 from bridge.store.verify import verify
-from parsers.receipt import ReceiptKind
+from parsers.receipt import Receipt, ReceiptKind
 
 from .conftest import ReceiptFactory
 
@@ -103,3 +103,65 @@ def test_the_same_receipt_sent_100_times_earns_once(
     assert [o.duplicate for o in outcomes] == [False] + [True] * 99
     assert {o.points for o in outcomes} == {7}
     assert ledger.balance("4000123412341234") == 7 and verify(engine) == []
+
+
+def _award_many(url: str, first: int, count: int) -> None:
+    """A child process: its own engine, ``count`` receipts to one account."""
+    from decimal import Decimal as D
+
+    from parsers.receipt import CustomerKind, CustomerRef, Receipt
+
+    engine = make_engine(url)
+    ledger = Ledger(engine)
+    for n in range(first, first + count):
+        receipt = Receipt(
+            store="S01",
+            till="P",
+            number=str(n),
+            issued_at=START,
+            currency="EUR",
+            total=D("3.00"),
+            customer=CustomerRef(CustomerKind.CARD, "4000123412341234"),
+            raw_text=f"process receipt {n}",
+        )
+        ledger.award(receipt, RULE, START)
+    engine.dispose()
+
+
+def test_two_processes_awarding_to_one_account_on_postgresql_lose_no_update(
+    pg_url: str,
+) -> None:
+    import multiprocessing
+
+    engine = make_engine(pg_url)
+    migrate(engine)
+    Ledger(engine).award(  # the customer exists before the race: the race is on the balance
+        _receipt_for_race(), RULE, START
+    )
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_award_many, args=(pg_url, 1000 * (i + 1), 25)) for i in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert Ledger(engine).balance("4000123412341234") == 3 + 2 * 25 * 3
+    assert verify(engine) == []
+    engine.dispose()
+
+
+def _receipt_for_race() -> Receipt:
+    from parsers.receipt import CustomerKind, CustomerRef
+
+    return Receipt(
+        store="S01",
+        till="P",
+        number="0",
+        issued_at=START,
+        currency="EUR",
+        total=Decimal("3.00"),
+        customer=CustomerRef(CustomerKind.CARD, "4000123412341234"),
+        raw_text="process receipt 0",
+    )

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             args.card,
             datetime.now(UTC),
             source=f"cli@{socket.gethostname()}",
-            expire_after_days=policy.claim_codes_expire_after_days,
+            policy=policy,
         )
     except ClaimError as error:
         print(f"{_PROG}: {error}", file=sys.stderr)

@@ -25,7 +25,7 @@ from bridge.loyalty import (
 from bridge.loyalty.claims import ALPHABET, check_character, new_code, normalise_code
 from bridge.loyalty.claims import read_customer as read
 from bridge.loyalty.ledger import CLAIM_ATTEMPT_LIMIT, CLAIM_ATTEMPT_WINDOW
-from bridge.store import ClaimCode, LedgerEntry, make_engine
+from bridge.store import ClaimCode, make_engine
 from parsers.receipt import CustomerKind
 
 from .conftest import ReceiptFactory
@@ -76,9 +76,10 @@ def test_a_code_printed_before_the_check_character_still_works(
     ledger = Ledger(engine)
     printed = ledger.award(make_receipt(number="9", total="7.00", customer=None), PointsRule(), NOW)
     assert printed.claim_code is not None
-    with engine.begin() as conn:  # as an older bridge printed it: eight characters
+    # As an older bridge printed it: eight characters. Only the code's own row: ledger rows
+    # are insert-only (migration 0006), and a claim finds its earn by key, not by code.
+    with engine.begin() as conn:
         conn.execute(update(ClaimCode).values(code="K7QM-3XPA"))
-        conn.execute(update(LedgerEntry).values(claim_code="K7QM-3XPA"))
     claimed = ledger.claim("k7qm 3xpa", CARD, NOW)
     assert (claimed.points, claimed.balance, claimed.claim_code) == (7, 7, "K7QM-3XPA")
 

@@ -181,9 +181,7 @@ def test_a_receipt_read_when_the_daemon_is_killed_is_awarded_once_at_the_next_st
     lock = WriteLock(database)  # the award waits on the database: the kill comes first
     sale = capture("diner_us/sale_card_tip")
     outcome: list[str] = []
-    till = threading.Thread(
-        target=send, args=(daemon.till_port, sale.data, outcome), daemon=True
-    )
+    till = threading.Thread(target=send, args=(daemon.till_port, sale.data, outcome), daemon=True)
     till.start()
     time.sleep(1.0)
     daemon.kill()

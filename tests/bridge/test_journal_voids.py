@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -70,8 +71,8 @@ def test_a_void_journaled_after_its_award_voids_the_replayed_award(
     journal.append(void(unprinted))
     ledger = Ledger(engine)
     assert journal.replay(ledger, NOW) == [
-        Outcome(5, 5, CARD, None, False),
-        Outcome(12, 17, CARD, None, False),
+        Outcome(5, 5, CARD, None, False, parts=ANY),
+        Outcome(12, 17, CARD, None, False, parts=ANY),
         Voided(12),
     ]
     assert journal.pending() == [] and journal.is_empty()
@@ -79,7 +80,7 @@ def test_a_void_journaled_after_its_award_voids_the_replayed_award(
     assert ledger.balance(CARD) == 5
     assert counts(engine) == {"earn": 2, "void": 1}
     # The receipt printed again, later: it earns again.
-    assert ledger.award(unprinted, RULE, NOW) == Outcome(12, 17, CARD, None, False)
+    assert ledger.award(unprinted, RULE, NOW) == Outcome(12, 17, CARD, None, False, parts=ANY)
     assert account_sums_agree(engine)
 
 
@@ -123,7 +124,7 @@ def test_a_void_appended_while_a_replay_runs_is_applied_by_it(
             return outcome
 
     results = journal.replay(_TillVoidsMeanwhile(engine), NOW)
-    assert results == [Outcome(12, 12, CARD, None, False), Voided(0), Voided(12)]
+    assert results == [Outcome(12, 12, CARD, None, False, parts=ANY), Voided(0), Voided(12)]
     assert journal.is_empty()
     assert Ledger(engine).balance(CARD) == 0
 

@@ -7,8 +7,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
+from unittest.mock import ANY
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -21,6 +23,7 @@ from bridge.loyalty import (
     PointsRule,
     UnknownClaimCode,
 )
+from bridge.loyalty.earning import Part
 from bridge.store import Account, ClaimCode, Customer, LedgerEntry, StoreUnavailable, make_engine
 from parsers.receipt import CustomerKind, CustomerRef, ReceiptKind
 
@@ -83,14 +86,16 @@ def test_a_sale_earns_and_the_balance_grows(engine: Engine, make_receipt: Receip
     ledger = Ledger(engine)
     first = ledger.award(make_receipt(number="1", total="12.99"), RULE, NOW)
     second = ledger.award(make_receipt(number="2", total="7.50"), RULE, NOW)
-    assert first == Outcome(12, 12, CARD, None, False)
-    assert second == Outcome(7, 19, CARD, None, False)
+    assert first == Outcome(
+        12, 12, CARD, None, False, parts=(Part("base", 12, "Points", Decimal("12.99")),)
+    )
+    assert second == Outcome(7, 19, CARD, None, False, parts=ANY)
     assert ledger.balance(CARD) == 19
     assert entries(engine) == [("earn", 12, 12), ("earn", 7, 19)]
     assert account_sums_agree(engine)
 
 
-def test_a_resent_receipt_gives_the_first_outcome_and_no_points(
+def test_a_resent_receipt_gives_its_first_points_the_current_balance_and_no_points(
     engine: Engine, make_receipt: ReceiptFactory
 ) -> None:
     ledger = Ledger(engine)
@@ -98,9 +103,10 @@ def test_a_resent_receipt_gives_the_first_outcome_and_no_points(
     first = ledger.award(receipt, RULE, NOW)
     ledger.award(make_receipt(number="2", total="5.00"), RULE, NOW)
     again = ledger.award(make_receipt(number="1", total="20.00"), RULE, NOW)
-    # The same message as the first print, even though the balance has moved on since.
-    assert again == Outcome(20, 20, CARD, None, True)
-    assert first == Outcome(20, 20, CARD, None, False)
+    # The first print's points, but the balance as it is now: the first award's balance (20)
+    # would tell the customer a figure that is no longer true (issue 8).
+    assert again == Outcome(20, 25, CARD, None, True)
+    assert first == Outcome(20, 20, CARD, None, False, parts=ANY)
     assert ledger.balance(CARD) == 25
     assert len(entries(engine)) == 2
 
@@ -169,7 +175,13 @@ def test_concurrent_awards_are_exact(engine: Engine, make_receipt: ReceiptFactor
     shared_outcomes = [o for o in outcomes if o.points == 100]
     assert len(shared_outcomes) == 24
     assert sum(not o.duplicate for o in shared_outcomes) == 1
-    assert len({o.balance for o in shared_outcomes}) == 1  # every resend shows the first figures
+    # Every resend shows the balance as it was when it was answered: never below the first
+    # award's, never above the final one.
+    first = next(o for o in shared_outcomes if not o.duplicate)
+    assert all(
+        first.balance <= o.balance <= 100 + 8 * 3  # type: ignore[operator]
+        for o in shared_outcomes
+    )
     assert ledger.balance(CARD) == 100 + 8 * 3 * 1
     assert len(entries(engine)) == 1 + 24
     # Every balance printed was a real, distinct step of the account.

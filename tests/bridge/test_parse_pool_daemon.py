@@ -214,9 +214,7 @@ async def test_a_read_pending_when_the_daemon_stops_is_left_in_the_inbox_not_unr
     of in unread/, where only a hand could award it."""
     rig = rigs(TillSpec("slow", layout=slow_layout, max_hold_ms=300), parse_timeout_ms=60_000)
     await rig.daemon.start()
-    sent = defer.ensureDeferred(
-        send_tcp(reactor, "127.0.0.1", port_of(rig, "slow"), STUCK_RECEIPT)
-    )
+    sent = defer.ensureDeferred(send_tcp(reactor, "127.0.0.1", port_of(rig, "slow"), STUCK_RECEIPT))
     await within(reactor, sent, "the receipt to print, released at max_hold")
     await until(reactor, lambda: rig.pairing("slow") is None, "the till's link to end")
     await rig.daemon.stop()

@@ -1,0 +1,160 @@
+"""Applying the programme to one receipt: pure, deterministic, Decimal until the one floor.
+
+How the points are reached:
+1. Only a consistent sale earns (``bridge.loyalty.rules.earns``); anything else earns nothing.
+2. The net amount: items that are not excluded, plus their share of the discounts, adjusted
+   for tax when the receipt's tax treatment and the ``tax`` setting differ (the tax lines are
+   spread over the goods in proportion). Tips, service charges and deposits are never in it:
+   they are not items.
+3. Each rule gives a ``Decimal`` value: base (net x points_per_unit), product rules, campaigns.
+4. The sum is floored ONCE (``round_points``). Each part's integer points are the floor of its
+   value plus one point each for the largest remainders, until the parts sum to the total
+   exactly (ties go to the earlier rule, so the split is deterministic).
+5. Caps (per receipt; per day less ``facts.points_today``) cut the bonus parts first, the
+   latest rule first, and base last; a cut part says "(capped)" in its label. Parts are never
+   negative and a part cut to zero is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from bridge.loyalty.earning import CustomerFacts, Earning, Part
+from bridge.loyalty.programme.model import Campaign, Caps, Match, ProductRule, TaxMode
+from bridge.loyalty.rules import earns, round_points
+from parsers.receipt import Item, Receipt
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Programme:
+    version: str
+    timezone: ZoneInfo
+    tax: TaxMode = "included"
+    points_per_unit: Decimal = Decimal(1)
+    excludes: tuple[Match, ...] = ()
+    products: tuple[ProductRule, ...] = ()
+    campaigns: tuple[Campaign, ...] = ()
+    caps: Caps = field(default_factory=Caps)
+
+    def earn(self, receipt: Receipt, facts: CustomerFacts, at: datetime) -> Earning:
+        if not earns(receipt):
+            return Earning(0, self.version)
+        item_nets = self._item_nets(receipt)
+        net = sum(item_nets.values(), ZERO)
+        base = net * self.points_per_unit
+        wanted: list[tuple[str, str, Decimal, Decimal | None]] = [("base", "Points", base, net)]
+        for rule in self.products:
+            value, counted = ZERO, ZERO
+            for index, item in enumerate(receipt.items):
+                if index not in item_nets or not rule.match.matches(item):
+                    continue
+                counted += item_nets[index]
+                if rule.points_per_qty is not None:
+                    value += rule.points_per_qty * max(item.qty, ZERO)
+                elif rule.multiplier is not None:
+                    # "x3" means the item earns three times its base: two more on top.
+                    value += item_nets[index] * self.points_per_unit * (rule.multiplier - 1)
+            wanted.append((rule.rule_id, rule.label, max(value, ZERO), counted))
+        local = at.astimezone(self.timezone)
+        for campaign in self.campaigns:
+            if not _in_force(campaign, local):
+                continue
+            if campaign.multiplier is not None:
+                value = base * (campaign.multiplier - 1)
+                wanted.append((campaign.rule_id, campaign.label, max(value, ZERO), net))
+            elif campaign.bonus is not None:
+                wanted.append((campaign.rule_id, campaign.label, campaign.bonus, None))
+        return self._finish(wanted, facts, net)
+
+    def _item_nets(self, receipt: Receipt) -> dict[int, Decimal]:
+        """Each earning item's share of the net amount, by its index in ``receipt.items``."""
+        goods = sum((i.amount for i in receipt.items), ZERO)
+        discounts = sum((d.amount for d in receipt.discounts), ZERO)
+        if goods <= 0:
+            return {}
+        # Discounts and tax are spread over the items in proportion to their amounts: the
+        # receipt rarely says which item a discount or a tax line belongs to.
+        factor = (goods + discounts) / goods
+        tax = sum((t.amount for t in receipt.taxes), ZERO)
+        if receipt.tax_included and self.tax == "excluded":
+            factor *= (goods - tax) / goods
+        elif not receipt.tax_included and self.tax == "included":
+            factor *= (goods + tax) / goods
+        factor = max(factor, ZERO)
+        return {
+            index: max(item.amount * factor, ZERO)
+            for index, item in enumerate(receipt.items)
+            if not self._excluded(item)
+        }
+
+    def _excluded(self, item: Item) -> bool:
+        return any(match.matches(item) for match in self.excludes)
+
+    def _finish(
+        self,
+        wanted: list[tuple[str, str, Decimal, Decimal | None]],
+        facts: CustomerFacts,
+        net: Decimal,
+    ) -> Earning:
+        total = round_points(sum((w[2] for w in wanted), ZERO))
+        shares = _largest_remainder([w[2] for w in wanted], total)
+        limit = total
+        if self.caps.per_receipt is not None:
+            limit = min(limit, self.caps.per_receipt)
+        if self.caps.per_day is not None:
+            limit = min(limit, max(self.caps.per_day - facts.points_today, 0))
+        capped = [False] * len(shares)
+        excess = total - limit
+        # Bonus parts go first, latest rule first; base (index 0) is cut last.
+        for index in [*range(len(shares) - 1, 0, -1), 0]:
+            if excess <= 0:
+                break
+            cut = min(shares[index], excess)
+            if cut:
+                shares[index] -= cut
+                excess -= cut
+                capped[index] = True
+        parts = tuple(
+            Part(rid, points, f"{label} (capped)" if cut else label, based_on)
+            for (rid, label, _, based_on), points, cut in zip(wanted, shares, capped, strict=True)
+            if points > 0
+        )
+        return Earning(sum(p.points for p in parts), self.version, net, parts)
+
+
+def _largest_remainder(values: list[Decimal], total: int) -> list[int]:
+    """Integer shares of ``total`` that follow ``values``: floors, then one point each to
+    the largest remainders (the earlier value on a tie)."""
+    shares = [round_points(v) for v in values]
+    left = total - sum(shares)
+    order = sorted(range(len(values)), key=lambda i: (-(values[i] - shares[i]), i))
+    for i in order[:left]:
+        shares[i] += 1
+    return shares
+
+
+def _in_force(campaign: Campaign, local: datetime) -> bool:
+    day = local.date()
+    if campaign.starts is not None and day < campaign.starts:
+        return False
+    if campaign.ends is not None and day > campaign.ends:
+        return False
+    if campaign.weekdays and day.weekday() not in campaign.weekdays:
+        return False
+    if campaign.hour_from is not None and campaign.hour_to is not None:
+        now = local.time().replace(tzinfo=None)
+        return campaign.hour_from <= now < campaign.hour_to
+    return True
+
+
+def default_programme() -> Programme:
+    """The rule set of a shop with no programme file: 1 point per unit of the net amount,
+    like ``PointsRule()``."""
+    from bridge.loyalty.programme.loader import parse_programme
+
+    return parse_programme('version = "default"', source="<default>")

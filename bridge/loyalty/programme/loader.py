@@ -1,0 +1,244 @@
+"""Reading the programme file: TOML in, a frozen ``Programme`` out, or one ``ProgrammeError``.
+
+Every key is checked against what this version knows, so a typo ("multipler") is an error
+that names the file and the key path, never a rule silently ignored and never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from datetime import date, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bridge.loyalty.programme.model import Campaign, Caps, Match, ProductRule
+
+if TYPE_CHECKING:
+    from bridge.loyalty.programme.engine import Programme
+
+WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+TOP_KEYS = {"version", "timezone", "tax", "base", "product", "campaign", "caps"}
+
+
+class ProgrammeError(ValueError):
+    """A mistake in the programme file: where (file and key path) and what."""
+
+    def __init__(self, source: str, key: str, message: str) -> None:
+        self.source, self.key, self.message = source, key, message
+        super().__init__(f"{source}: {key}: {message}" if key else f"{source}: {message}")
+
+
+class _Reader:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, message: str) -> ProgrammeError:
+        return ProgrammeError(self.source, key, message)
+
+    def table(self, value: Any, key: str, allowed: set[str]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, f"must be a table, not {type(value).__name__}")
+        for name in value:
+            if name not in allowed:
+                raise self.fail(f"{key}.{name}" if key else name, "unknown key")
+        return value
+
+    def text(self, value: Any, key: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(key, f"must be a string, not {type(value).__name__}")
+        return value
+
+    def number(self, value: Any, key: str) -> Decimal:
+        # Strings too ("0.5"): a TOML float would read 0.1 as a binary fraction first.
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise self.fail(key, f"must be a number, not {type(value).__name__}")
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise self.fail(key, f"must be a number, not {value!r}") from None
+        if not number.is_finite() or number < 0:
+            raise self.fail(key, f"must be >= 0, not {value}")
+        return number
+
+    def integer(self, value: Any, key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"must be a whole number, not {value!r}")
+        if value < 0:
+            raise self.fail(key, f"must be >= 0, not {value}")
+        return value
+
+    def regex(self, value: Any, key: str) -> re.Pattern[str]:
+        try:
+            return re.compile(self.text(value, key))
+        except re.error as exc:
+            raise self.fail(key, f"not a valid regular expression: {exc}") from None
+
+    def day(self, value: Any, key: str) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(self.text(value, key))
+        except ValueError:
+            raise self.fail(key, f"must be a date YYYY-MM-DD, not {value!r}") from None
+
+    def match(self, spec: dict[str, Any], key: str) -> Match:
+        found = Match(
+            name=self.regex(spec["name"], f"{key}.name") if "name" in spec else None,
+            plu=self.regex(spec["plu"], f"{key}.plu") if "plu" in spec else None,
+            category=self.text(spec["category"], f"{key}.category") if "category" in spec else None,
+        )
+        if found.name is None and found.plu is None and found.category is None:
+            raise self.fail(key, "needs name, plu or category")
+        return found
+
+    def rule_list(self, value: Any, key: str) -> list[dict[str, Any]]:
+        if not isinstance(value, list):
+            raise self.fail(key, "must be an array of tables ([[" + key + "]])")
+        return value
+
+
+def _hours(r: _Reader, value: Any, key: str) -> tuple[time, time]:
+    text = r.text(value, key)
+    found = re.fullmatch(r"\s*(\d{1,2})(?::(\d\d))?\s*-\s*(\d{1,2})(?::(\d\d))?\s*", text)
+    if not found:
+        raise r.fail(key, f'must be an hour range like "16-18" or "16:30-18:00", not {text!r}')
+    h1, m1, h2, m2 = (int(g or 0) for g in found.groups())
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
+        raise r.fail(key, f"hour out of range in {text!r}")
+    start = time(h1, m1)
+    end = time.max if h2 == 24 else time(h2, m2)
+    if end <= start:
+        raise r.fail(key, f"the range {text!r} ends before it starts")
+    return start, end
+
+
+def parse_programme(text: str, source: str = "<programme>") -> Programme:
+    """Build the ``Programme`` from the file's text; ``source`` names it in errors."""
+    from bridge.loyalty.programme.engine import Programme
+
+    r = _Reader(source)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise r.fail("", f"not valid TOML: {exc}") from None
+    r.table(data, "", TOP_KEYS)
+    version = r.text(data["version"], "version") if "version" in data else ""
+    tz_name = r.text(data.get("timezone", "UTC"), "timezone")
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise r.fail("timezone", f"unknown time zone {tz_name!r}") from None
+    tax = r.text(data.get("tax", "included"), "tax")
+    if tax not in ("included", "excluded"):
+        raise r.fail("tax", f'must be "included" or "excluded", not {tax!r}')
+
+    base = r.table(data.get("base", {}), "base", {"points_per_unit", "exclude"})
+    per_unit = r.number(base.get("points_per_unit", 1), "base.points_per_unit")
+    excludes = []
+    for i, spec in enumerate(r.rule_list(base.get("exclude", []), "base.exclude")):
+        key = f"base.exclude[{i}]"
+        excludes.append(r.match(r.table(spec, key, {"name", "plu", "category"}), key))
+
+    seen: set[str] = set()
+
+    def rule_id(spec: dict[str, Any], key: str) -> str:
+        if "id" not in spec:
+            raise r.fail(key, "needs an id")
+        rid = r.text(spec["id"], f"{key}.id")
+        if rid in seen or rid in ("base", "caps"):
+            raise r.fail(f"{key}.id", f"duplicate rule id {rid!r}")
+        seen.add(rid)
+        return rid
+
+    products = []
+    for i, spec in enumerate(r.rule_list(data.get("product", []), "product")):
+        key = f"product[{i}]"
+        allowed = {"id", "label", "name", "plu", "category", "points_per_qty", "multiplier"}
+        r.table(spec, key, allowed)
+        rid = rule_id(spec, key)
+        has = [k for k in ("points_per_qty", "multiplier") if k in spec]
+        if len(has) != 1:
+            raise r.fail(key, "needs exactly one of points_per_qty or multiplier")
+        products.append(
+            ProductRule(
+                rid,
+                r.text(spec.get("label", rid), f"{key}.label"),
+                r.match(spec, key),
+                r.number(spec["points_per_qty"], f"{key}.points_per_qty")
+                if "points_per_qty" in spec
+                else None,
+                r.number(spec["multiplier"], f"{key}.multiplier") if "multiplier" in spec else None,
+            )
+        )
+
+    campaigns = []
+    for i, spec in enumerate(r.rule_list(data.get("campaign", []), "campaign")):
+        key = f"campaign[{i}]"
+        allowed = {"id", "label", "from", "to", "weekdays", "hours", "multiplier", "bonus"}
+        r.table(spec, key, allowed)
+        rid = rule_id(spec, key)
+        has = [k for k in ("multiplier", "bonus") if k in spec]
+        if len(has) != 1:
+            raise r.fail(key, "needs exactly one of multiplier or bonus")
+        starts = r.day(spec["from"], f"{key}.from") if "from" in spec else None
+        ends = r.day(spec["to"], f"{key}.to") if "to" in spec else None
+        if starts and ends and ends < starts:
+            raise r.fail(f"{key}.to", f"{ends} is before from = {starts}")
+        days = spec.get("weekdays", [])
+        if not isinstance(days, list):
+            raise r.fail(f"{key}.weekdays", 'must be a list like ["tue", "sat"]')
+        weekdays = set()
+        for j, name in enumerate(days):
+            if not isinstance(name, str) or name.lower()[:3] not in WEEKDAYS:
+                raise r.fail(f"{key}.weekdays[{j}]", f"not a weekday: {name!r} (mon..sun)")
+            weekdays.add(WEEKDAYS[name.lower()[:3]])
+        hours = _hours(r, spec["hours"], f"{key}.hours") if "hours" in spec else (None, None)
+        campaigns.append(
+            Campaign(
+                rid,
+                r.text(spec.get("label", rid), f"{key}.label"),
+                starts,
+                ends,
+                frozenset(weekdays),
+                hours[0],
+                hours[1],
+                r.number(spec["multiplier"], f"{key}.multiplier") if "multiplier" in spec else None,
+                r.number(spec["bonus"], f"{key}.bonus") if "bonus" in spec else None,
+            )
+        )
+
+    caps_spec = r.table(data.get("caps", {}), "caps", {"per_receipt", "per_day"})
+    caps = Caps(
+        r.integer(caps_spec["per_receipt"], "caps.per_receipt")
+        if "per_receipt" in caps_spec
+        else None,
+        r.integer(caps_spec["per_day"], "caps.per_day") if "per_day" in caps_spec else None,
+    )
+    # The hash of the parsed content, not the text: an edit that changes a rule always
+    # changes the version, a reformat or a comment does not.
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    full_version = f"{version}+{digest[:8]}" if version else digest[:8]
+    return Programme(
+        version=full_version,
+        timezone=tz,
+        tax=tax,  # type: ignore[arg-type]  # checked above
+        points_per_unit=per_unit,
+        excludes=tuple(excludes),
+        products=tuple(products),
+        campaigns=tuple(campaigns),
+        caps=caps,
+    )
+
+
+def load_programme(path: str | Path) -> Programme:
+    """Read the programme file at ``path``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProgrammeError(str(path), "", f"cannot read: {exc}") from None
+    return parse_programme(text, source=str(path))

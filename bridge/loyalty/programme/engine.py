@@ -6,7 +6,8 @@ How the points are reached:
    for tax when the receipt's tax treatment and the ``tax`` setting differ (the tax lines are
    spread over the goods in proportion). Tips, service charges and deposits are never in it:
    they are not items.
-3. Each rule gives a ``Decimal`` value: base (net x points_per_unit), product rules, campaigns.
+3. Each rule gives a ``Decimal`` value: base (net x points_per_unit), product rules, the visit
+   and per-item bonuses, campaigns, the welcome and birthday bonuses, in that order.
 4. The sum is floored ONCE (``round_points``). Each part's integer points are the floor of its
    value plus one point each for the largest remainders, until the parts sum to the total
    exactly (ties go to the earlier rule, so the split is deterministic).
@@ -17,13 +18,21 @@ How the points are reached:
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bridge.loyalty.earning import CustomerFacts, Earning, Part
-from bridge.loyalty.programme.model import Campaign, Caps, Match, ProductRule, TaxMode
+from bridge.loyalty.programme.model import (
+    Bonuses,
+    Campaign,
+    Caps,
+    Match,
+    ProductRule,
+    TaxMode,
+)
 from bridge.loyalty.rules import earns, round_points
 from parsers.receipt import Item, Receipt
 
@@ -40,6 +49,7 @@ class Programme:
     products: tuple[ProductRule, ...] = ()
     campaigns: tuple[Campaign, ...] = ()
     caps: Caps = field(default_factory=Caps)
+    bonuses: Bonuses = field(default_factory=Bonuses)
 
     def earn(self, receipt: Receipt, facts: CustomerFacts, at: datetime) -> Earning:
         if not earns(receipt):
@@ -61,6 +71,12 @@ class Programme:
                     value += item_nets[index] * self.points_per_unit * (rule.multiplier - 1)
             wanted.append((rule.rule_id, rule.label, max(value, ZERO), counted))
         local = at.astimezone(self.timezone)
+        b = self.bonuses
+        if b.visit_points is not None and net >= b.visit_min_spend:
+            wanted.append(("visit", b.visit_label, b.visit_points, net))
+        if b.per_item_points is not None:
+            qty = sum((max(receipt.items[i].qty, ZERO) for i in item_nets), ZERO)
+            wanted.append(("per_item", b.per_item_label, b.per_item_points * qty, None))
         for campaign in self.campaigns:
             if not _in_force(campaign, local):
                 continue
@@ -69,6 +85,10 @@ class Programme:
                 wanted.append((campaign.rule_id, campaign.label, max(value, ZERO), net))
             elif campaign.bonus is not None:
                 wanted.append((campaign.rule_id, campaign.label, campaign.bonus, None))
+        if b.welcome_points is not None and facts.first_purchase:
+            wanted.append(("welcome", b.welcome_label, b.welcome_points, None))
+        if b.birthday_points is not None and _birthday(facts, local, b.birthday_match):
+            wanted.append(("birthday", b.birthday_label, b.birthday_points, None))
         return self._finish(wanted, facts, net)
 
     def _item_nets(self, receipt: Receipt) -> dict[int, Decimal]:
@@ -150,6 +170,20 @@ def _in_force(campaign: Campaign, local: datetime) -> bool:
         now = local.time().replace(tzinfo=None)
         return campaign.hour_from <= now < campaign.hour_to
     return True
+
+
+def _birthday(facts: CustomerFacts, local: datetime, match: str) -> bool:
+    """A birthday in the store's local day (or month). A 29 February birthday is kept on
+    28 February in other years, so it is never skipped."""
+    born = facts.birthday
+    if born is None:
+        return False
+    if match == "month":
+        return born.month == local.month
+    day = born.day
+    if (born.month, day) == (2, 29) and not calendar.isleap(local.year):
+        day = 28
+    return (born.month, day) == (local.month, local.day)
 
 
 def default_programme() -> Programme:

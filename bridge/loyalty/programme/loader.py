@@ -16,13 +16,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bridge.loyalty.programme.model import Campaign, Caps, Match, ProductRule
+from bridge.loyalty.programme.model import Bonuses, Campaign, Caps, Match, ProductRule
 
 if TYPE_CHECKING:
     from bridge.loyalty.programme.engine import Programme
 
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
-TOP_KEYS = {"version", "timezone", "tax", "base", "product", "campaign", "caps"}
+TOP_KEYS = {
+    "version",
+    "timezone",
+    "tax",
+    "base",
+    "product",
+    "campaign",
+    "caps",
+    "visit",
+    "per_item",
+    "welcome",
+    "birthday",
+}
 
 
 class ProgrammeError(ValueError):
@@ -219,6 +231,7 @@ def parse_programme(text: str, source: str = "<programme>") -> Programme:
         else None,
         r.integer(caps_spec["per_day"], "caps.per_day") if "per_day" in caps_spec else None,
     )
+    bonuses = _bonuses(r, data)
     # The hash of the parsed content, not the text: an edit that changes a rule always
     # changes the version, a reformat or a comment does not.
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
@@ -232,7 +245,34 @@ def parse_programme(text: str, source: str = "<programme>") -> Programme:
         products=tuple(products),
         campaigns=tuple(campaigns),
         caps=caps,
+        bonuses=bonuses,
     )
+
+
+def _bonuses(r: _Reader, data: dict[str, Any]) -> Bonuses:
+    found: dict[str, Any] = {}
+    if "visit" in data:
+        spec = r.table(data["visit"], "visit", {"points", "min_spend", "label"})
+        found["visit_points"] = r.number(spec.get("points", 0), "visit.points")
+        found["visit_min_spend"] = r.number(spec.get("min_spend", 0), "visit.min_spend")
+        found["visit_label"] = r.text(spec.get("label", "Visit bonus"), "visit.label")
+    if "per_item" in data:
+        spec = r.table(data["per_item"], "per_item", {"points", "label"})
+        found["per_item_points"] = r.number(spec.get("points", 0), "per_item.points")
+        found["per_item_label"] = r.text(spec.get("label", "Points per item"), "per_item.label")
+    if "welcome" in data:
+        spec = r.table(data["welcome"], "welcome", {"points", "label"})
+        found["welcome_points"] = r.number(spec.get("points", 0), "welcome.points")
+        found["welcome_label"] = r.text(spec.get("label", "Welcome bonus"), "welcome.label")
+    if "birthday" in data:
+        spec = r.table(data["birthday"], "birthday", {"points", "match", "label"})
+        found["birthday_points"] = r.number(spec.get("points", 0), "birthday.points")
+        match = r.text(spec.get("match", "day"), "birthday.match")
+        if match not in ("day", "month"):
+            raise r.fail("birthday.match", f'must be "day" or "month", not {match!r}')
+        found["birthday_match"] = match
+        found["birthday_label"] = r.text(spec.get("label", "Birthday bonus"), "birthday.label")
+    return Bonuses(**found)
 
 
 def load_programme(path: str | Path) -> Programme:

@@ -64,3 +64,19 @@ class Caps:
 
 
 TaxMode = Literal["included", "excluded"]
+
+
+@dataclass(frozen=True, slots=True)
+class Bonuses:
+    """The fixed bonuses of one receipt's circumstances; ``None``: the rule is not set."""
+
+    visit_points: Decimal | None = None  # per receipt that spends at least visit_min_spend
+    visit_min_spend: Decimal = Decimal(0)
+    visit_label: str = "Visit bonus"
+    per_item_points: Decimal | None = None  # per unit of quantity of earning items
+    per_item_label: str = "Points per item"
+    welcome_points: Decimal | None = None  # on the customer's first purchase
+    welcome_label: str = "Welcome bonus"
+    birthday_points: Decimal | None = None
+    birthday_match: Literal["day", "month"] = "day"
+    birthday_label: str = "Birthday bonus"

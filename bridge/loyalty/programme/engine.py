@@ -14,23 +14,28 @@ How the points are reached:
 5. Caps (per receipt; per day less ``facts.points_today``) cut the bonus parts first, the
    latest rule first, and base last; a cut part says "(capped)" in its label. Parts are never
    negative and a part cut to zero is dropped.
+6. Stamp cards (one stamp per whole unit of a matching item) and coupons (an item, a keyword
+   of the printed text, a net amount reached) are decided on the same sale; caps never touch
+   them. The ledger adds the stamps to the card and issues the vouchers.
 """
 
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from bridge.loyalty.earning import CustomerFacts, Earning, Part
+from bridge.loyalty.earning import CouponIssue, CustomerFacts, Earning, Part, StampAdd
 from bridge.loyalty.programme.model import (
     Bonuses,
     Campaign,
     Caps,
+    CouponRule,
     Match,
     ProductRule,
+    StampCard,
     TaxMode,
 )
 from bridge.loyalty.rules import earns, round_points
@@ -50,6 +55,8 @@ class Programme:
     campaigns: tuple[Campaign, ...] = ()
     caps: Caps = field(default_factory=Caps)
     bonuses: Bonuses = field(default_factory=Bonuses)
+    stamp_cards: tuple[StampCard, ...] = ()
+    coupons: tuple[CouponRule, ...] = ()
 
     def earn(self, receipt: Receipt, facts: CustomerFacts, at: datetime) -> Earning:
         if not earns(receipt):
@@ -89,7 +96,33 @@ class Programme:
             wanted.append(("welcome", b.welcome_label, b.welcome_points, None))
         if b.birthday_points is not None and _birthday(facts, local, b.birthday_match):
             wanted.append(("birthday", b.birthday_label, b.birthday_points, None))
-        return self._finish(wanted, facts, net)
+        earning = self._finish(wanted, facts, net)
+        return replace(earning, stamps=self._stamps(receipt), coupons=self._coupons(receipt, net))
+
+    def _stamps(self, receipt: Receipt) -> tuple[StampAdd, ...]:
+        # Every matching item stamps, excluded from points or not: a card counts purchases.
+        found = []
+        for card in self.stamp_cards:
+            count = sum(
+                round_points(max(item.qty, ZERO))
+                for item in receipt.items
+                if card.match.matches(item)
+            )
+            if count:
+                found.append(StampAdd(card.card_id, card.label, count, card.goal))
+        return tuple(found)
+
+    def _coupons(self, receipt: Receipt, net: Decimal) -> tuple[CouponIssue, ...]:
+        text = receipt.raw_text.casefold()
+        found = []
+        for rule in self.coupons:
+            if (
+                (rule.match is not None and any(rule.match.matches(i) for i in receipt.items))
+                or (rule.keyword is not None and rule.keyword.casefold() in text)
+                or (rule.total_at_least is not None and net >= rule.total_at_least)
+            ):
+                found.append(CouponIssue(rule.coupon_id, rule.label, rule.valid_days))
+        return tuple(found)
 
     def _item_nets(self, receipt: Receipt) -> dict[int, Decimal]:
         """Each earning item's share of the net amount, by its index in ``receipt.items``."""

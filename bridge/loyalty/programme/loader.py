@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bridge.loyalty.programme.model import Bonuses, Campaign, Caps, Match, ProductRule
+from bridge.loyalty.programme.model import (
+    Bonuses,
+    Campaign,
+    Caps,
+    CouponRule,
+    Match,
+    ProductRule,
+    StampCard,
+)
 
 if TYPE_CHECKING:
     from bridge.loyalty.programme.engine import Programme
@@ -34,6 +42,8 @@ TOP_KEYS = {
     "per_item",
     "welcome",
     "birthday",
+    "stamp_card",
+    "coupon",
 }
 
 
@@ -232,6 +242,41 @@ def parse_programme(text: str, source: str = "<programme>") -> Programme:
         r.integer(caps_spec["per_day"], "caps.per_day") if "per_day" in caps_spec else None,
     )
     bonuses = _bonuses(r, data)
+    cards = []
+    for i, spec in enumerate(r.rule_list(data.get("stamp_card", []), "stamp_card")):
+        key = f"stamp_card[{i}]"
+        r.table(spec, key, {"id", "label", "goal", "name", "plu", "category"})
+        rid = rule_id(spec, key)
+        if "goal" not in spec:
+            raise r.fail(key, "needs a goal (stamps that fill the card)")
+        goal = r.integer(spec["goal"], f"{key}.goal")
+        if goal < 1:
+            raise r.fail(f"{key}.goal", "must be at least 1")
+        label = r.text(spec.get("label", rid), f"{key}.label")
+        cards.append(StampCard(rid, label, goal, r.match(spec, key)))
+    coupons = []
+    for i, spec in enumerate(r.rule_list(data.get("coupon", []), "coupon")):
+        key = f"coupon[{i}]"
+        allowed = {"id", "label", "name", "plu", "category", "keyword", "total_at_least"}
+        r.table(spec, key, allowed | {"valid_days"})
+        rid = rule_id(spec, key)
+        has_match = any(k in spec for k in ("name", "plu", "category"))
+        if not has_match and "keyword" not in spec and "total_at_least" not in spec:
+            raise r.fail(key, "needs a trigger: name, plu, category, keyword or total_at_least")
+        coupons.append(
+            CouponRule(
+                rid,
+                r.text(spec.get("label", rid), f"{key}.label"),
+                r.match(spec, key) if has_match else None,
+                r.text(spec["keyword"], f"{key}.keyword") if "keyword" in spec else None,
+                r.number(spec["total_at_least"], f"{key}.total_at_least")
+                if "total_at_least" in spec
+                else None,
+                r.integer(spec["valid_days"], f"{key}.valid_days")
+                if "valid_days" in spec
+                else None,
+            )
+        )
     # The hash of the parsed content, not the text: an edit that changes a rule always
     # changes the version, a reformat or a comment does not.
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
@@ -246,6 +291,8 @@ def parse_programme(text: str, source: str = "<programme>") -> Programme:
         campaigns=tuple(campaigns),
         caps=caps,
         bonuses=bonuses,
+        stamp_cards=tuple(cards),
+        coupons=tuple(coupons),
     )
 
 

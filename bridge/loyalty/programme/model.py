@@ -80,3 +80,24 @@ class Bonuses:
     birthday_points: Decimal | None = None
     birthday_match: Literal["day", "month"] = "day"
     birthday_label: str = "Birthday bonus"
+
+
+@dataclass(frozen=True, slots=True)
+class StampCard:
+    card_id: str
+    label: str
+    goal: int
+    match: Match  # one stamp per whole unit of quantity of a matching item
+
+
+@dataclass(frozen=True, slots=True)
+class CouponRule:
+    """A coupon issued when any of its triggers holds: an item matches, the receipt's text
+    has the keyword (case-insensitive), or the net amount reaches ``total_at_least``."""
+
+    coupon_id: str
+    label: str
+    match: Match | None = None
+    keyword: str | None = None
+    total_at_least: Decimal | None = None
+    valid_days: int | None = None

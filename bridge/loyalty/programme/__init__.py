@@ -7,5 +7,21 @@ a ``ProgrammeError`` naming the file and the key path); ``Programme.earn`` imple
 
 from bridge.loyalty.programme.engine import Programme, default_programme
 from bridge.loyalty.programme.loader import ProgrammeError, load_programme, parse_programme
+from bridge.loyalty.programme.policy import (
+    breakdown_lines,
+    expiry_day,
+    next_reward,
+    rewards_reached,
+)
 
-__all__ = ["Programme", "ProgrammeError", "default_programme", "load_programme", "parse_programme"]
+__all__ = [
+    "Programme",
+    "ProgrammeError",
+    "breakdown_lines",
+    "default_programme",
+    "expiry_day",
+    "load_programme",
+    "next_reward",
+    "parse_programme",
+    "rewards_reached",
+]

@@ -27,7 +27,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from bridge.loyalty.earning import CouponIssue, CustomerFacts, Earning, Part, StampAdd
+from bridge.loyalty.earning import CouponIssue, CustomerFacts, Earning, Part, Policy, StampAdd
 from bridge.loyalty.programme.model import (
     Bonuses,
     Campaign,
@@ -57,6 +57,7 @@ class Programme:
     bonuses: Bonuses = field(default_factory=Bonuses)
     stamp_cards: tuple[StampCard, ...] = ()
     coupons: tuple[CouponRule, ...] = ()
+    policy: Policy = field(default_factory=Policy)
 
     def earn(self, receipt: Receipt, facts: CustomerFacts, at: datetime) -> Earning:
         if not earns(receipt):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bridge.loyalty.earning import Policy, Reward
 from bridge.loyalty.programme.model import (
     Bonuses,
     Campaign,
@@ -44,6 +45,8 @@ TOP_KEYS = {
     "birthday",
     "stamp_card",
     "coupon",
+    "policy",
+    "reward",
 }
 
 
@@ -277,6 +280,7 @@ def parse_programme(text: str, source: str = "<programme>") -> Programme:
                 else None,
             )
         )
+    policy = _policy(r, data)
     # The hash of the parsed content, not the text: an edit that changes a rule always
     # changes the version, a reformat or a comment does not.
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
@@ -293,6 +297,7 @@ def parse_programme(text: str, source: str = "<programme>") -> Programme:
         bonuses=bonuses,
         stamp_cards=tuple(cards),
         coupons=tuple(coupons),
+        policy=policy,
     )
 
 
@@ -320,6 +325,63 @@ def _bonuses(r: _Reader, data: dict[str, Any]) -> Bonuses:
         found["birthday_match"] = match
         found["birthday_label"] = r.text(spec.get("label", "Birthday bonus"), "birthday.label")
     return Bonuses(**found)
+
+
+def _choice(r: _Reader, spec: dict[str, Any], key: str, options: tuple[str, ...]) -> str:
+    value = r.text(spec[key], f"policy.{key}")
+    if value not in options:
+        raise r.fail(f"policy.{key}", f"must be one of {', '.join(options)}, not {value!r}")
+    return value
+
+
+def _policy(r: _Reader, data: dict[str, Any]) -> Policy:
+    allowed = {
+        "points_expire_after_months",
+        "claim_codes_expire_after_days",
+        "negative_balance",
+        "refund_without_original",
+        "refund_of_redeemed",
+        "reward_issue",
+        "voucher_valid_days",
+    }
+    spec = r.table(data.get("policy", {}), "policy", allowed)
+    found: dict[str, Any] = {}
+    for key in ("points_expire_after_months", "claim_codes_expire_after_days"):
+        if key in spec:
+            found[key] = r.integer(spec[key], f"policy.{key}") or None
+    if "voucher_valid_days" in spec:
+        found["voucher_valid_days"] = (
+            r.integer(spec["voucher_valid_days"], "policy.voucher_valid_days") or None
+        )
+    if "negative_balance" in spec:
+        if not isinstance(spec["negative_balance"], bool):
+            raise r.fail("policy.negative_balance", "must be true or false")
+        found["negative_balance"] = spec["negative_balance"]
+    for key, options in (
+        ("refund_without_original", ("match", "none")),
+        ("refund_of_redeemed", ("restore", "keep")),
+        ("reward_issue", ("auto", "on_request")),
+    ):
+        if key in spec:
+            found[key] = _choice(r, spec, key, options)
+    rewards = []
+    seen: set[str] = set()
+    for i, item in enumerate(r.rule_list(data.get("reward", []), "reward")):
+        key = f"reward[{i}]"
+        r.table(item, key, {"id", "points", "label", "value"})
+        for needed in ("id", "points", "label"):
+            if needed not in item:
+                raise r.fail(key, f"needs {needed}")
+        rid = r.text(item["id"], f"{key}.id")
+        if rid in seen:
+            raise r.fail(f"{key}.id", f"duplicate reward id {rid!r}")
+        seen.add(rid)
+        points = r.integer(item["points"], f"{key}.points")
+        if points < 1:
+            raise r.fail(f"{key}.points", "must be at least 1")
+        value = r.number(item["value"], f"{key}.value") if "value" in item else None
+        rewards.append(Reward(rid, points, r.text(item["label"], f"{key}.label"), value))
+    return Policy(rewards=tuple(rewards), **found)
 
 
 def load_programme(path: str | Path) -> Programme:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.loyalty.earning import CustomerFacts, refund_points
+from bridge.loyalty.earning import CustomerFacts, EarningRules, refund_points
 from bridge.loyalty.programme import default_programme, parse_programme
 from bridge.loyalty.rules import PointsRule
 from parsers.receipt import Deposit, Discount, Item, Receipt, ReceiptKind, Tax
@@ -184,3 +184,35 @@ def test_properties(lines: list[tuple[str, D]], refunded: D) -> None:
     assert sum(x.points for x in e.parts) == e.points <= 2000
     assert e.based_on is not None
     assert 0 <= refund_points(e.points, e.based_on, refunded) <= e.points
+
+
+def test_negative_line_takes_off_the_net() -> None:
+    r = sale(Item("Beer crate", D("12.00")), Item("Bottle returned", D("-2.00")))
+    assert default_programme().earn(r, FACTS, AT).points == 10
+
+
+def test_is_earning_rules() -> None:
+    rules: EarningRules = default_programme()
+    assert rules.version.startswith("default+")
+
+
+signed = st.decimals(min_value=D("-50.00"), max_value=D("999.99"), places=2)
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from("AB"), signed), min_size=1, max_size=6),
+    st.lists(st.decimals(min_value=D("-20.00"), max_value=D("0.00"), places=2), max_size=2),
+    st.integers(min_value=0, max_value=3000),
+)
+def test_properties_with_discounts_and_daily_cap(
+    lines: list[tuple[str, D]], discounts: list[D], today: int
+) -> None:
+    p = parse_programme(
+        '[[product]]\nid = "p"\nname = "A"\npoints_per_qty = 3\n'
+        '[[campaign]]\nid = "c"\nmultiplier = "2.5"\n[caps]\nper_day = 2500'
+    )
+    r = sale(*(Item(n, a) for n, a in lines), discounts=[Discount("d", x) for x in discounts])
+    e = p.earn(r, CustomerFacts(points_today=today), AT)
+    assert e.points >= 0 and all(x.points > 0 for x in e.parts)
+    assert sum(x.points for x in e.parts) == e.points <= max(2500 - today, 0)
+    assert e == p.earn(r, CustomerFacts(points_today=today), AT)

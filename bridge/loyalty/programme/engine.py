@@ -63,7 +63,7 @@ class Programme:
         if not earns(receipt):
             return Earning(0, self.version)
         item_nets = self._item_nets(receipt)
-        net = sum(item_nets.values(), ZERO)
+        net = max(sum(item_nets.values(), ZERO), ZERO)
         base = net * self.points_per_unit
         wanted: list[tuple[str, str, Decimal, Decimal | None]] = [("base", "Points", base, net)]
         for rule in self.products:
@@ -140,8 +140,10 @@ class Programme:
         elif not receipt.tax_included and self.tax == "included":
             factor *= (goods + tax) / goods
         factor = max(factor, ZERO)
+        # Not clamped per item: a negative line (a returned bottle sold as an item) must
+        # take its amount off the net; the net itself is clamped in ``earn``.
         return {
-            index: max(item.amount * factor, ZERO)
+            index: item.amount * factor
             for index, item in enumerate(receipt.items)
             if not self._excluded(item)
         }

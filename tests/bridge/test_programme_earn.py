@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal as D
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -216,3 +217,8 @@ def test_properties_with_discounts_and_daily_cap(
     assert e.points >= 0 and all(x.points > 0 for x in e.parts)
     assert sum(x.points for x in e.parts) == e.points <= max(2500 - today, 0)
     assert e == p.earn(r, CustomerFacts(points_today=today), AT)
+
+
+def test_naive_time_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        default_programme().earn(sale(Item("A", D("1.00"))), FACTS, datetime(2026, 1, 1))

@@ -49,6 +49,9 @@ from bridge.loyalty.programme import ProgrammeError, load_programme, parse_progr
         ('[[campaign]]\nid = "a"\nfrom = "soon"\nbonus = 1', "campaign[0].from", "must be a date"),
         ('[[campaign]]\nid = "a"', "campaign[0]", "needs exactly one of multiplier or bonus"),
         ("[caps]\nper_day = 1.5", "caps.per_day", "must be a whole number"),
+        ('[[campaign]]\nid = "welcome"\nbonus = 1', "campaign[0].id", "duplicate rule id"),
+        ("[product]\nid = 1", "product", "must be an array of tables"),
+        ('[[campaign]]\nid = "a"\nweekdays = "tue"\nbonus = 1', "campaign[0].weekdays", "list"),
     ],
 )
 def test_errors(text: str, key: str, message: str) -> None:

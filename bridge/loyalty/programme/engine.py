@@ -60,6 +60,9 @@ class Programme:
     policy: Policy = field(default_factory=Policy)
 
     def earn(self, receipt: Receipt, facts: CustomerFacts, at: datetime) -> Earning:
+        if at.tzinfo is None:
+            # A naive time would be read in the machine's zone, not the store's.
+            raise ValueError("at must be timezone-aware")
         if not earns(receipt):
             return Earning(0, self.version)
         item_nets = self._item_nets(receipt)

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from bridge.loyalty.programme.engine import Programme
 
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+# The parts of the built-in rules carry these ids: a rule of the file may not reuse them.
+RESERVED_IDS = {"base", "visit", "per_item", "welcome", "birthday"}
 TOP_KEYS = {
     "version",
     "timezone",
@@ -175,7 +177,7 @@ def parse_programme(text: str, source: str = "<programme>") -> Programme:
         if "id" not in spec:
             raise r.fail(key, "needs an id")
         rid = r.text(spec["id"], f"{key}.id")
-        if rid in seen or rid in ("base", "caps"):
+        if rid in seen or rid in RESERVED_IDS:
             raise r.fail(f"{key}.id", f"duplicate rule id {rid!r}")
         seen.add(rid)
         return rid

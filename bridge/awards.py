@@ -65,7 +65,8 @@ from twisted.internet import defer, task, threads
 from twisted.python.threadpool import ThreadPool
 
 from bridge.ledger_process import LedgerProcess
-from bridge.loyalty import Journal, JournalEntry, Ledger, Outcome, PointsRule, Voided
+from bridge.loyalty import Journal, JournalEntry, Ledger, Outcome, Voided
+from bridge.loyalty.earning import EarningRules
 from bridge.store import (
     StoreMarker,
     StoreRefused,
@@ -98,7 +99,7 @@ class AwardsDesk:
         reactor: Any,
         engine: Engine,
         journal: Journal,
-        rule: PointsRule,
+        rule: EarningRules,
         retry_interval: float = 5.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         marker: Path | None = None,
@@ -252,6 +253,13 @@ class AwardsDesk:
         d.addBoth(done)
         return d
 
+    def expire(self) -> defer.Deferred[int]:
+        """Write the expiry rows of the lots past their day (the daemon's scheduled job), on
+        the database thread: the points expired. A database that is away raises
+        ``StoreUnavailable``; the next run expires them, exactly once (keyed by the lot)."""
+        now = self.clock()
+        return self.in_thread(lambda: self.ledger.expire(now))
+
     def balance(self, customer: CustomerRef | str) -> defer.Deferred[int]:
         return self.in_thread(lambda: self.ledger.balance(customer))
 
@@ -301,7 +309,7 @@ class AwardsDesk:
     def _award(self, receipt: Receipt, at: datetime) -> Outcome | None:
         if self.store_up:
             try:
-                return self.ledger.award(receipt, self.rule, at)
+                return self.ledger.award(receipt, self.rule, at, self.rule.policy)
             except StoreUnavailable as exc:
                 self._outage()
                 log.error("database unavailable (%s): journaling awards until it is back", exc)

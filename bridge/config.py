@@ -579,6 +579,14 @@ def config_warnings(config: Config) -> list[str]:
     from drivers.access import is_loopback_host  # Twisted: only when asked
 
     found: list[str] = []
+    if config.loyalty.template is not None:
+        from bridge.message_template import check_template
+
+        found += [
+            f"loyalty.template: {config.loyalty.template.name}: {problem}"
+            for problem in check_template(config.loyalty.template)
+            if problem.warning
+        ]
     for till in config.tills:
         listen = till.listen
         if not isinstance(listen, TcpListen):
@@ -746,7 +754,20 @@ class _Loader:
                     f'{_show(claim_url)} is not an http(s) URL, e.g. "https://shop.example/claim"',
                 )
         rules = self.existing_file(table, "rules", "loyalty.rules")
+        if rules is not None:
+            from bridge.loyalty.programme import ProgrammeError, load_programme
+
+            try:
+                load_programme(rules)
+            except ProgrammeError as exc:
+                self.error("loyalty.rules", str(exc))
         template = self.existing_file(table, "template", "loyalty.template")
+        if template is not None:
+            from bridge.message_template import check_template  # Jinja2: only when asked
+
+            for problem in check_template(template):
+                if not problem.warning:
+                    self.error("loyalty.template", f"{template.name}: {problem}")
         pending = table.get("points_pending", True)
         if not isinstance(pending, bool):
             self.error("loyalty.points_pending", f"expected true or false, not {_kind(pending)}")

@@ -27,6 +27,7 @@ from typing import Any
 
 from twisted.internet import task
 
+from bridge import message_template
 from bridge.awards import AwardsDesk
 from bridge.config import (
     Config,
@@ -46,7 +47,9 @@ from bridge.link import (
     serve_serial_from_config,
     serve_tcp,
 )
-from bridge.loyalty import Journal, PointsRule
+from bridge.loyalty import Journal
+from bridge.loyalty.in_force import rules_in_force
+from bridge.message_template import MessageTemplate
 from bridge.parse_worker import COMPILE_TIMEOUT, ParseWorker
 from bridge.raw_store import RawStore, owner_only_folders
 from bridge.session import Mode
@@ -68,6 +71,9 @@ STOP_QUIET = 0.5  # a till quiet this long, with nothing held, is not in the mid
 STOP_GRACE = 3.0  # after the stop timeout, for held receipts and the printers' last bytes
 GIL_SWITCH_S = 0.0005  # the interpreter lock is handed over at least this often (see start)
 STATS_INTERVAL = 15 * 60.0  # seconds between stats lines in the log
+# Points expire by the day: an hourly look writes each day's expiries soon after midnight,
+# and a daemon that was down catches up at its start.
+EXPIRY_INTERVAL = 60 * 60.0
 
 
 @dataclass
@@ -106,7 +112,7 @@ class Daemon:
             reactor,
             make_engine(config.database.url),
             self.journal,
-            PointsRule(config.loyalty.points_per_unit),
+            rules_in_force(config.loyalty.rules, config.loyalty.points_per_unit),
             retry_interval=retry_interval,
             ledger_process=True,
         )
@@ -115,11 +121,13 @@ class Daemon:
         )
         # Each till's next inbox file is made on a thread, ready for its next connection.
         self.inbox = Inbox(config.journal.parent / "inbox", prepare=reactor.callInThread)
+        self.template = _store_template(config.loyalty.template)
         self.captures = RawStore(config.capture_dir) if config.capture_dir is not None else None
         self.tills: dict[str, RunningTill] = {}
         self._stopping = False
         self.layout_watch: LayoutWatch | None = None  # from the start, once tills are served
         self._stats = task.LoopingCall(self.log_stats)
+        self._expiry = task.LoopingCall(self._expire_points)
         self._stats.clock = reactor
 
     async def start(self) -> None:
@@ -130,6 +138,8 @@ class Daemon:
         if self._stopping:
             return  # stopped (SIGTERM) while starting: stop() has ended what there was
         left = self.inbox.waiting()  # listed before any till prints into it again
+        # The message's templates and catalogues (~40 ms): now, not at the first receipt's cut.
+        message_template.warm()
         try:
             for till in self.config.tills:
                 self.tills[till.name] = self._start_till(till)
@@ -174,6 +184,16 @@ class Daemon:
         # same CPU per receipt; single runs either way have ranged 9-27 ms on this machine.
         sys.setswitchinterval(GIL_SWITCH_S)
         self._stats.start(STATS_INTERVAL, now=False)
+        self._expiry.start(EXPIRY_INTERVAL, now=True)
+
+    async def _expire_points(self) -> None:
+        try:
+            expired = await self.desk.expire()
+        except Exception as exc:  # the database away: the next run expires them, once
+            log.warning("points expiry not run now: %s", exc)
+            return
+        if expired:
+            log.info("expired %d points of lots past their day", expired)
 
     def log_stats(self) -> None:
         """One line per till of what it has done since the start, and the journal's state."""
@@ -252,6 +272,8 @@ class Daemon:
         log.info("stopping: finishing receipts in flight")
         if self._stats.running:
             self._stats.stop()
+        if self._expiry.running:
+            self._expiry.stop()
         if self.layout_watch is not None:
             self.layout_watch.stop()
         for till in self.tills.values():
@@ -311,6 +333,8 @@ class Daemon:
                 language=config.language,
                 parse_timeout=self.config.parse_timeout_ms / 1000,
                 store=self.config.store_id(config),
+                template=self.template,
+                points_pending=self.config.loyalty.points_pending,
             )
         link = TillLink(
             config.session_config(),
@@ -402,6 +426,18 @@ def printer_connector(printer: object, reactor: Any) -> PrinterConnector:
 
 def _no_message(_: object) -> None:
     return None
+
+
+def _store_template(path: Path | None) -> MessageTemplate | None:
+    """The store's own message template, or None (ours): a template that does not load is
+    logged and ours prints, so a receipt is never held up by it (``check-config`` says why)."""
+    if path is None:
+        return None
+    try:
+        return MessageTemplate.load(path)
+    except Exception as exc:  # a template's syntax errors, an unreadable file...
+        log.error("message template %s does not load (%s): printing the default message", path, exc)
+        return None
 
 
 def _empty(path: Path) -> bool:

@@ -37,7 +37,8 @@ from bridge.config import DEFAULT_STORE
 from bridge.inbox import LeftInInbox
 from bridge.loyalty import Outcome
 from bridge.loyalty.keys import attribute
-from bridge.messages import award_message, why_no_message
+from bridge.message_template import MessageTemplate
+from bridge.messages import award_message, pending_message, why_no_message
 from bridge.parse_worker import WorkerStopped
 from bridge.raw_store import RawStore
 from bridge.session import HandleReceipt
@@ -45,7 +46,7 @@ from bridge.texts import DEFAULT_LANGUAGE
 from drivers.escpos_out import PrinterProfile, render_message
 from parsers.escpos.state import PrinterState
 from parsers.layouts import ReceiptParseError
-from parsers.receipt import Receipt
+from parsers.receipt import Receipt, ReceiptKind
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,17 @@ class Parser(Protocol):
     def parse(
         self, layout: str, text: str, timeout: float, *, key: str = ...
     ) -> defer.Deferred[Receipt]: ...
+
+
+class Pending:
+    """An award journaled while the database is away: the receipt says its points come later
+    (``[loyalty] points_pending``), and they are awarded once the database is back."""
+
+    def __repr__(self) -> str:
+        return "PENDING"
+
+
+PENDING = Pending()
 
 
 class ReceiptHandler:
@@ -76,6 +88,8 @@ class ReceiptHandler:
         language: str = DEFAULT_LANGUAGE,
         parse_timeout: float = DEFAULT_PARSE_TIMEOUT,
         store: str = DEFAULT_STORE,
+        template: MessageTemplate | None = None,
+        points_pending: bool = True,
     ) -> None:
         self.reactor = reactor
         self.till = till
@@ -91,6 +105,8 @@ class ReceiptHandler:
         self.captures = captures
         self.claim_url = claim_url
         self.language = language
+        self.template = template  # the store's message template; None: ours
+        self.points_pending = points_pending  # say "points pending" while the database is away
         # For the daemon's stats line, and tests.
         self.read = 0  # receipts the layout read
         self.awarded = 0  # sales awarded (or found awarded before)
@@ -118,12 +134,22 @@ class ReceiptHandler:
         outcome = await self.award(request, text)
         if outcome is None or not request.held:
             return None  # nothing to say, or observe mode, or its cut had gone on already
-        message = award_message(outcome, self.claim_url, self.language)
+        width = self.profile.columns
+        if outcome is PENDING:
+            if not self.points_pending:
+                return None
+            message = pending_message(self.language, width, self.template)
+        else:
+            message = award_message(
+                outcome, self.claim_url, self.language, width=width, template=self.template
+            )
         if message is None:
             return None
         return render_message(message, self.profile, request.state)
 
-    async def award(self, request: HandleReceipt, text: str | None = None) -> Outcome | None:
+    async def award(
+        self, request: HandleReceipt, text: str | None = None
+    ) -> Outcome | Pending | None:
         """Read the receipt (``text``: its document's, if known already) and award it; the
         outcome to print, or None (see the module docstring: every failure is logged, and the
         receipt kept where it needs to be)."""
@@ -153,6 +179,10 @@ class ReceiptHandler:
                 request.receipt_id,
                 self.reactor.seconds() - asked,
             )
+        if receipt.kind is ReceiptKind.REFUND and not receipt.problems:
+            # A refund prints as the till sent it, and takes back what its sale earned.
+            await self._take_back_refund(receipt)
+            return None
         why_not = why_no_message(receipt)
         if why_not is not None:
             if receipt.problems:
@@ -169,7 +199,7 @@ class ReceiptHandler:
             self._keep_unread(request, f"award failed: {type(exc).__name__}: {exc}")
             return None
         if outcome is None:
-            return None  # journaled: the balance is not known now, so print nothing
+            return PENDING  # journaled: awarded once the database is back
         self.awarded += 1
         self.log.info(
             "%s: receipt %s: %d points%s%s%s",
@@ -181,6 +211,23 @@ class ReceiptHandler:
             " (awarded before)" if outcome.duplicate else "",
         )
         return outcome
+
+    async def _take_back_refund(self, receipt: Receipt) -> None:
+        try:
+            outcome = await self.desk.award(receipt)
+        except Exception as exc:  # e.g. the journal's disk is full
+            self.log.error("%s: refund %s not recorded: %s", self.till, receipt.number, exc)
+            return
+        if outcome is None:
+            return  # journaled: taken back once the database is back
+        self.log.info(
+            "%s: refund %s: %d points taken back%s%s",
+            self.till,
+            receipt.number,
+            -outcome.points if outcome.points < 0 else outcome.points,
+            f" from {outcome.customer}, balance {outcome.balance}" if outcome.customer else "",
+            " (recorded before)" if outcome.duplicate else "",
+        )
 
     async def recover(self, path: Path) -> None:
         """Award the receipts of a stream left in the inbox by a daemon that stopped before

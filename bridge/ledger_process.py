@@ -45,9 +45,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from bridge.frames import BrokenStream, encode_frame, portable, read_frame
-from bridge.loyalty import Ledger, Outcome, PointsRule
+from bridge.loyalty import Ledger, Outcome
+from bridge.loyalty.earning import EarningRules, Policy
 from bridge.store.engine import StoreUnavailable, make_engine, sqlite_file
 from parsers.receipt import CustomerRef, Receipt
+
+DEFAULT_POLICY = Policy()
 
 _READY = "ready"
 # Log records travel as (logger name, level, message): enough to log them again.
@@ -159,11 +162,16 @@ class LedgerProcess:
     def pid(self) -> int | None:
         return self._child.pid if self._child is not None else None
 
-    def award(self, receipt: Receipt, rule: PointsRule, now: datetime) -> Outcome:
-        return self.call("award", receipt, rule, now)  # type: ignore[no-any-return]
+    def award(
+        self, receipt: Receipt, rule: EarningRules, now: datetime, policy: Policy = DEFAULT_POLICY
+    ) -> Outcome:
+        return self.call("award", receipt, rule, now, policy)  # type: ignore[no-any-return]
 
     def void(self, receipt: Receipt, reason: str, now: datetime) -> int:
         return self.call("void", receipt, reason, now)  # type: ignore[no-any-return]
+
+    def expire(self, now: datetime) -> int:
+        return self.call("expire", now)  # type: ignore[no-any-return]
 
     def balance(self, customer: CustomerRef | str) -> int:
         return self.call("balance", customer)  # type: ignore[no-any-return]

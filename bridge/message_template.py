@@ -90,6 +90,9 @@ class TemplateProblem:
 
     message: str
     line: int | None = None  # in the template file, where one is known
+    # True: it prints, only not as written (a line wider than the paper is wrapped); False:
+    # the template cannot be used, and the default message would print instead.
+    warning: bool = False
 
     def __str__(self) -> str:
         return self.message if self.line is None else f"line {self.line}: {self.message}"
@@ -293,7 +296,8 @@ def check_template(path: str | Path) -> list[TemplateProblem]:
                     problems.append(
                         TemplateProblem(
                             f"{context['kind']} message, {width} columns: a line of "
-                            f"{len(line)} is wrapped: {line!r}"
+                            f"{len(line)} is wrapped: {line!r}",
+                            warning=True,
                         )
                     )
     return problems

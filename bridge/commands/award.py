@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         ReadTimeout,
         not_a_capture,
     )
-    from bridge.loyalty import Ledger, PointsRule
+    from bridge.loyalty import Ledger
+    from bridge.loyalty.in_force import rules_in_force
     from bridge.loyalty.keys import attribute
     from bridge.messages import why_no_message
     from bridge.store import StoreUnavailable, make_engine, migrate
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         engine = make_engine(config.database.url)
         ledger = Ledger(engine)
-        rule = PointsRule(config.loyalty.points_per_unit)
+        rule = rules_in_force(config.loyalty.rules, config.loyalty.points_per_unit)
         unread = 0
         try:
             migrate(engine)
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
                     if why_not is not None:
                         print(f"{file}: receipt {receipt.number}: nothing to award ({why_not})")
                         continue
-                    outcome = ledger.award(receipt, rule, datetime.now(UTC))
+                    outcome = ledger.award(receipt, rule, datetime.now(UTC), rule.policy)
                     again = " (already awarded)" if outcome.duplicate else ""
                     to = (
                         f"to {outcome.customer}, balance {outcome.balance}"

@@ -36,8 +36,16 @@ def summary(config: Config) -> str:
         f"config: {config.source}",
         f"database: {make_url(config.database.url).render_as_string(hide_password=True)}",
         f"journal: {config.journal}",
-        f"points per currency unit: {config.loyalty.points_per_unit}",
     ]
+    if config.loyalty.rules is not None:
+        from bridge.loyalty.programme import load_programme
+
+        rules = load_programme(config.loyalty.rules)  # checked when the config was read
+        lines.append(f"rules: {config.loyalty.rules} (version {rules.version})")
+    else:
+        lines.append(f"points per currency unit: {config.loyalty.points_per_unit}")
+    if config.loyalty.template is not None:
+        lines.append(f"message template: {config.loyalty.template}")
     if config.capture_dir is not None:
         lines.append(f"captures: {config.capture_dir}")
     for till in config.tills:

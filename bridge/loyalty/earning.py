@@ -79,6 +79,9 @@ class EarningRules(Protocol):
     @property
     def version(self) -> str: ...
 
+    @property
+    def policy(self) -> Policy: ...
+
     def earn(self, receipt: Receipt, facts: CustomerFacts, at: datetime) -> Earning: ...
 
 

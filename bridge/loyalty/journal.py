@@ -41,6 +41,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
+from bridge.loyalty.earning import EarningRules, Policy
 from bridge.loyalty.keys import idempotency_key
 from bridge.loyalty.ledger import Outcome
 from bridge.loyalty.rules import PointsRule
@@ -50,12 +51,28 @@ from parsers.receipt import Receipt
 class Awarding(Protocol):
     """What a replay needs of a ledger: ``Ledger`` itself, or the daemon's ``LedgerProcess``."""
 
-    def award(self, receipt: Receipt, rule: PointsRule, now: datetime) -> Outcome: ...
+    def award(
+        self, receipt: Receipt, rules: EarningRules, now: datetime, policy: Policy = ...
+    ) -> Outcome: ...
 
     def void(self, receipt: Receipt, reason: str, now: datetime) -> int: ...
 
 
 log = logging.getLogger(__name__)
+
+
+def _rules_of(record: dict[str, Any]) -> EarningRules:
+    """The rules an entry was journaled with: a rules file's text, or the one rate."""
+    rules = record.get("rules")
+    if rules is None:
+        return PointsRule(Decimal(record["points_per_unit"]))
+    from bridge.loyalty.programme import ProgrammeError, parse_programme
+
+    try:
+        return parse_programme(rules["text"], source=f"journal rules {rules.get('version')}")
+    except ProgrammeError as exc:
+        raise ValueError(str(exc)) from exc
+
 
 FORMAT_VERSION = 1
 VOID_FORMAT_VERSION = 2  # a void: unknown to older daemons, which set it apart unawarded
@@ -76,7 +93,7 @@ class Voided:
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
     receipt: Receipt
-    rule: PointsRule  # the rule in force at the sale, so a late replay awards the same points
+    rule: EarningRules  # the rules in force at the sale: a late replay awards the same points
     at: datetime  # when the award (or the void) was journaled
     # Set for a void: why the receipt's award is taken back (it did not print whole).
     void_reason: str | None = None
@@ -92,7 +109,7 @@ class JournalEntry:
     def apply(self, ledger: Awarding, now: datetime) -> Outcome | Voided:
         if self.void_reason is not None:
             return Voided(ledger.void(self.receipt, self.void_reason, now))
-        return ledger.award(self.receipt, self.rule, now)
+        return ledger.award(self.receipt, self.rule, now, self.rule.policy)
 
     def to_json(self) -> str:
         receipt = self.receipt.to_dict()
@@ -102,9 +119,17 @@ class JournalEntry:
             "v": FORMAT_VERSION if self.void_reason is None else VOID_FORMAT_VERSION,
             "key": self.key,
             "at": self.at.isoformat(),
-            "points_per_unit": str(self.rule.points_per_unit),
             "receipt": receipt,
         }
+        if isinstance(self.rule, PointsRule):
+            record["points_per_unit"] = str(self.rule.points_per_unit)
+        else:
+            # The rules file's whole text: small, and the replay needs no file that may have
+            # been edited since (bridge.loyalty.programme).
+            record["rules"] = {
+                "version": self.rule.version,
+                "text": getattr(self.rule, "source_text", ""),
+            }
         if self.void_reason is not None:
             record["void"] = self.void_reason
         return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
@@ -121,7 +146,7 @@ class JournalEntry:
                 raise JournalLineError(f"a void's reason must be text, not {reason!r}")
             entry = cls(
                 receipt=Receipt.from_dict(record["receipt"]),
-                rule=PointsRule(Decimal(record["points_per_unit"])),
+                rule=_rules_of(record),
                 at=datetime.fromisoformat(record["at"]),
                 void_reason=reason,
             )

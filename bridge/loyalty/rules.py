@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from parsers.receipt import Receipt, ReceiptKind
 
 if TYPE_CHECKING:
-    from bridge.loyalty.earning import CustomerFacts, Earning
+    from bridge.loyalty.earning import CustomerFacts, Earning, Policy
 
 
 def round_points(value: Decimal) -> int:
@@ -68,6 +68,13 @@ class PointsRule:
     @property
     def version(self) -> str:
         return f"points_per_unit={self.points_per_unit}"
+
+    @property
+    def policy(self) -> Policy:
+        """A shop with no rules file: today's behaviour (no expiry, no rewards)."""
+        from bridge.loyalty.earning import Policy
+
+        return Policy()
 
     def earn(self, receipt: Receipt, facts: CustomerFacts, at: datetime) -> Earning:
         """This rule as an ``EarningRules``: the rule set of a shop with no rules file."""

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from bridge.loyalty import Journal, JournalEntry, Ledger, Outcome, PointsRule, idempotency_key
+from bridge.loyalty.earning import CustomerFacts, Policy
 from bridge.store import LedgerEntry, StoreUnavailable, make_engine, migrate
 from parsers.receipt import Receipt
 
@@ -135,6 +136,9 @@ def test_replay_keeps_what_it_could_not_apply(
     assert Ledger(engine).balance(CARD) == 6
 
 
+DEFAULT_POLICY = Policy()
+
+
 class _LedgerDuringWhichATillPrints(Ledger):
     """A real ledger; while it applies the first entry, the till prints another sale."""
 
@@ -142,11 +146,13 @@ class _LedgerDuringWhichATillPrints(Ledger):
         super().__init__(engine)
         self._journal, self._late = journal, late
 
-    def award(self, receipt: Receipt, rule: PointsRule, now: datetime) -> Outcome:
+    def award(
+        self, receipt: Receipt, rule: PointsRule, now: datetime, policy: Policy = DEFAULT_POLICY
+    ) -> Outcome:
         if self._late is not None:
             self._journal.append(self._late)
             self._late = None  # type: ignore[assignment]
-        return super().award(receipt, rule, now)
+        return super().award(receipt, rule, now, policy)
 
 
 def test_entries_appended_during_a_replay_are_kept(
@@ -254,3 +260,16 @@ def test_journal_files_are_owner_only_also_after_compaction(
         assert os.stat(journal.rejected_path).st_mode & 0o777 == 0o600
     finally:
         os.umask(before)
+
+
+def test_an_entry_keeps_the_rules_file_it_was_journaled_with(
+    make_receipt: ReceiptFactory,
+) -> None:
+    from bridge.loyalty.programme import parse_programme
+
+    double = parse_programme('version = "double"\n[base]\npoints_per_unit = 2\n', source="t.toml")
+    entry = JournalEntry(make_receipt(total="12.50"), double, NOW)
+    again = JournalEntry.from_json(entry.to_json())
+    assert again.rule.version == double.version
+    facts_free = again.rule.earn(again.receipt, CustomerFacts(), NOW)
+    assert facts_free.points == 25  # by the journaled rules, whatever the file says now

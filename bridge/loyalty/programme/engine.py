@@ -38,7 +38,7 @@ from bridge.loyalty.programme.model import (
     StampCard,
     TaxMode,
 )
-from bridge.loyalty.rules import earns, round_points
+from bridge.loyalty.rules import earns, net_amount, round_points
 from parsers.receipt import Item, Receipt
 
 ZERO = Decimal(0)
@@ -58,6 +58,9 @@ class Programme:
     stamp_cards: tuple[StampCard, ...] = ()
     coupons: tuple[CouponRule, ...] = ()
     policy: Policy = field(default_factory=Policy)
+    # The file's text: a journaled award keeps it, so a late replay earns by the rules in
+    # force at the sale even if the file was edited meanwhile.
+    source_text: str = field(default="", repr=False, compare=False)
 
     def earn(self, receipt: Receipt, facts: CustomerFacts, at: datetime) -> Earning:
         if at.tzinfo is None:
@@ -67,6 +70,10 @@ class Programme:
             return Earning(0, self.version)
         item_nets = self._item_nets(receipt)
         net = max(sum(item_nets.values(), ZERO), ZERO)
+        if not receipt.items:
+            # A layout that reads only the total: the total less tip, service and deposits,
+            # as with no rules file (no item rule can match anything).
+            net = max(net_amount(receipt) or ZERO, ZERO)
         base = net * self.points_per_unit
         wanted: list[tuple[str, str, Decimal, Decimal | None]] = [("base", "Points", base, net)]
         for rule in self.products:

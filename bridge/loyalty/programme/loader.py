@@ -300,6 +300,7 @@ def parse_programme(text: str, source: str = "<programme>") -> Programme:
         stamp_cards=tuple(cards),
         coupons=tuple(coupons),
         policy=policy,
+        source_text=text,
     )
 
 

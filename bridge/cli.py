@@ -166,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_option(ex)
     ex.set_defaults(run="bridge.commands.export:run")
 
+    from bridge.commands.customers import add_parsers as add_customer_commands
+
+    add_customer_commands(sub, add_config_option)
+
     c = sub.add_parser("check-config", help="read and check the config file, then summarise it")
     add_config_option(c)
     c.set_defaults(run="bridge.commands.check_config:run")

@@ -1,0 +1,70 @@
+"""The owner's customer commands, as typed: customer, card, points and verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bridge.cli import main
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> str:
+    path = tmp_path / "tillbridge.toml"
+    path.write_text(
+        'journal = "journal.jsonl"\n[database]\nurl = "sqlite:///tillbridge.db"\n'
+        '[[tills]]\nname = "front"\nlisten = "tcp:127.0.0.1:9100"\n'
+        'printer = "tcp:127.0.0.1:9"\nlayout = "bakery_es"\n',
+        encoding="utf-8",
+    )
+    return str(path)
+
+
+def test_a_customer_from_enrolment_to_forgetting(
+    config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sale = str(FIXTURES / "bakery_es" / "sale_customer_card.bin")
+    assert main(["award", sale, "--till", "front", "--config", config]) == 0  # card 400012345678
+    assert main(["customer", "edit", "400012345678", "--name", "Ana Ruiz", "--consent",
+                 "--birthday", "1990-05-17", "--config", config]) == 0  # fmt: skip
+    assert main(["customer", "find", "--name", "ruiz", "--config", config]) == 0
+    out = capsys.readouterr().out
+    assert "Ana Ruiz  card:400012345678  balance 13" in out
+
+    # A second card for the family, a lost card blocked, points adjusted with a reason.
+    assert main(["card", "link", "400012345678", "card:400099990000", "--label", "family",
+                 "--config", config]) == 0  # fmt: skip
+    assert main(["points", "adjust", "card:400099990000", "7", "--reason", "goodwill",
+                 "--config", config]) == 0  # fmt: skip
+    assert "adjusted by +7 points: balance 20" in capsys.readouterr().out
+    assert main(["card", "block", "card:400099990000", "--config", config]) == 0
+    assert main(["customer", "show", "400012345678", "--config", config]) == 0
+    shown = capsys.readouterr().out
+    assert "name: Ana Ruiz" in shown and "balance: 20" in shown and "(blocked " in shown
+    assert main(["verify", "--config", config]) == 0
+    assert "agree" in capsys.readouterr().out
+
+    # Forgetting needs --yes, then erases what names the customer and keeps the sums.
+    assert main(["customer", "forget", "400012345678", "--config", config]) == 1
+    assert "add --yes" in capsys.readouterr().err
+    assert main(["customer", "forget", "400012345678", "--yes", "--config", config]) == 0
+    assert main(["customer", "find", "--name", "ruiz", "--config", config]) == 1
+    assert main(["verify", "--config", config]) == 0
+
+
+def test_a_number_never_seen_is_refused_not_enrolled(
+    config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["points", "adjust", "card:999", "5", "--reason", "typo", "--config", config]) == 1
+    assert "card" in capsys.readouterr().err
+    assert main(["customer", "show", "card:123456789", "--config", config]) == 1
+    assert main(["customer", "add", "card:123456789", "--name", "Jo", "--config", config]) == 0
+    assert "customer #1 added" in capsys.readouterr().out
+    assert main(["customer", "add", "card:123456789", "--config", config]) == 1
+    assert "already belongs" in capsys.readouterr().err
+    assert main(["customer", "merge", "#1", "#1", "--config", config]) == 1
+    assert main(["customer", "edit", "#1", "--config", config]) == 1
+    assert "nothing to change" in capsys.readouterr().err

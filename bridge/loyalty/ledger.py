@@ -82,7 +82,9 @@ from bridge.loyalty.earning import (
 )
 from bridge.loyalty.keys import claim_key, earn_key, idempotency_key, void_key
 from bridge.loyalty.lots import add_lot, draw, draw_lot, expiry_day, open_lots
+from bridge.loyalty.programme.policy import next_reward
 from bridge.loyalty.receipts import store_receipt
+from bridge.loyalty.vouchers import issue_due, redeem, reserved
 from bridge.store.engine import outages_as_unavailable
 from bridge.store.models import (
     REASON_LENGTH,
@@ -638,14 +640,27 @@ class Ledger:
             generation = latest + 1
         store_receipt(conn, self._insert, receipt, key, customer_id, earning.based_on, now)
         expiring: ExpiringPoints | None = None
+        today = self._today(now)
+        # Vouchers printed on the receipt are redeemed whoever it is for (a voucher is the
+        # customer's it was issued to, and its points are drawn from them).
+        uses = redeem(conn, receipt.voucher_codes, key, now, today, policy)
+        issued: tuple[IssuedVoucher, ...] = ()
+        next_up: NextReward | None = None
         if customer_id is not None:
             self._credit(conn, customer_id, points, now)
             months = policy.points_expire_after_months
             # Points that pay back a negative balance make no lot: they are gone already.
             lot = min(points, max(0, balance_after or 0))
-            add_lot(conn, customer_id, inserted, lot, now, expiry_day(self._today(now), months))
+            add_lot(conn, customer_id, inserted, lot, now, expiry_day(today, months))
             if months is not None:
                 expiring = _soonest(conn, customer_id)
+            if uses:
+                balance_after = self._lock_account(conn, customer_id, now)
+            assert balance_after is not None
+            issued = issue_due(conn, customer_id, balance_after, policy, now, today)
+            if policy.rewards:
+                available = balance_after - reserved(conn, customer_id, today)
+                next_up = next_reward(available, policy)
         else:
             assert code is not None
             conn.execute(
@@ -659,7 +674,10 @@ class Ledger:
             code,
             False,
             parts=earning.parts,
+            vouchers=issued,
+            voucher_uses=uses,
             expiring=expiring,
+            next_reward=next_up,
         )
 
     def _latest_generation(self, conn: Connection, key: str) -> tuple[int, bool]:

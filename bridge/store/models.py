@@ -304,3 +304,25 @@ class LotDraw(Base):
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"))
     points: Mapped[int] = mapped_column(Integer)
+
+
+class Voucher(Base):
+    """A reward issued to a customer (``bridge.loyalty.vouchers``): printed with its code,
+    redeemed once by a later receipt showing it. Its points are drawn when it is redeemed."""
+
+    __tablename__ = "vouchers"
+    __table_args__ = (CheckConstraint("points >= 0", name="points_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # display form "V7Q-M3X-PAW"
+    reward_id: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(80))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    points: Mapped[int] = mapped_column(Integer)
+    value: Mapped[Decimal | None]
+    issued_at: Mapped[datetime]
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    used_at: Mapped[datetime | None]
+    used_receipt_key: Mapped[str | None] = mapped_column(String(80))
+    voided_at: Mapped[datetime | None]
+

@@ -25,6 +25,7 @@ TABLES = {
     "identifiers",  # 0008: the numbers customers are known by
     "lots",  # 0009: points with their expiry day, and what debits drew
     "lot_draws",
+    "vouchers",  # 0011: rewards issued, and whether they were used
     "store_identity",
     "claim_attempts",
 }

@@ -11,6 +11,7 @@
     tillbridge card link WHO NUMBER [--label L] | unlink NUMBER | block NUMBER
     tillbridge points balance WHO
     tillbridge points adjust WHO POINTS --reason TEXT
+    tillbridge voucher list WHO | issue WHO [--reward ID] | void CODE
     tillbridge verify
 
 WHO is a customer id (``#12`` or ``12``) or a number they hold (``card:…``, ``phone:…``, or
@@ -42,13 +43,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     from bridge.loyalty.customers import CustomerError
+    from bridge.loyalty.vouchers import VoucherError
     from bridge.store import StoreUnavailable, make_engine, migrate
 
     engine = make_engine(config.database.url)
     try:
         migrate(engine)
         return _ACTIONS[(args.command, getattr(args, "action", None))](engine, args, config)
-    except (CustomerError, ClaimError, LookupError, ValueError) as error:
+    except (CustomerError, ClaimError, VoucherError, LookupError, ValueError) as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return 1
     except StoreUnavailable as error:
@@ -235,6 +237,53 @@ def _adjust(engine: Any, args: argparse.Namespace, config: Any) -> int:
     return 0
 
 
+def _customer_id(engine: Any, text: str) -> int:
+    from bridge.loyalty.customers import show
+
+    return show(engine, who(text)).id
+
+
+def _voucher_list(engine: Any, args: argparse.Namespace, config: Any) -> int:
+    from bridge.loyalty.vouchers import list_vouchers
+
+    customer_id = _customer_id(engine, args.who)
+    vouchers = list_vouchers(engine, customer_id)
+    for v in vouchers:
+        state = (
+            f"used {v.used_at:%Y-%m-%d}"
+            if v.used_at
+            else f"voided {v.voided_at:%Y-%m-%d}"
+            if v.voided_at
+            else f"valid until {v.expires_on}"
+            if v.expires_on
+            else "valid"
+        )
+        print(f"{v.code}  {v.label}  {v.points} points  issued {v.issued_at:%Y-%m-%d}  {state}")
+    if not vouchers:
+        print(f"customer #{customer_id} has no vouchers")
+    return 0
+
+
+def _voucher_issue(engine: Any, args: argparse.Namespace, config: Any) -> int:
+    from bridge.loyalty.in_force import policy_in_force
+    from bridge.loyalty.vouchers import issue_on_request
+
+    customer_id = _customer_id(engine, args.who)
+    policy = policy_in_force(config.loyalty.rules)
+    voucher = issue_on_request(engine, customer_id, args.reward, policy, _now())
+    until = f", valid until {voucher.expires_on}" if voucher.expires_on else ""
+    print(f"voucher {voucher.code} ({voucher.label}) issued to customer #{customer_id}{until}")
+    return 0
+
+
+def _voucher_void(engine: Any, args: argparse.Namespace, config: Any) -> int:
+    from bridge.loyalty.vouchers import void_voucher
+
+    voucher = void_voucher(engine, args.code, _now())
+    print(f"voucher {voucher.code} voided: its {voucher.points} points are free again")
+    return 0
+
+
 def _verify(engine: Any, args: argparse.Namespace, config: Any) -> int:
     from bridge.store.verify import verify
 
@@ -263,6 +312,9 @@ _ACTIONS = {
     ("card", "block"): _block,
     ("points", "balance"): _balance,
     ("points", "adjust"): _adjust,
+    ("voucher", "list"): _voucher_list,
+    ("voucher", "issue"): _voucher_issue,
+    ("voucher", "void"): _voucher_void,
     ("verify", None): _verify,
 }
 
@@ -326,6 +378,19 @@ def add_parsers(sub: Any, add_config_option: Any) -> None:
     p.add_argument("points", type=int, metavar="POINTS")
     p.add_argument("--reason", required=True)
     for p in ps.choices.values():
+        add_config_option(p)
+        p.set_defaults(run=target)
+
+    vo = sub.add_parser("voucher", help="a customer's vouchers; issue one on request; void one")
+    vs = vo.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = vs.add_parser("list", help="the vouchers of customer WHO")
+    p.add_argument("who", metavar="WHO")
+    p = vs.add_parser("issue", help="issue a voucher the customer asked for")
+    p.add_argument("who", metavar="WHO")
+    p.add_argument("--reward", metavar="ID", help="this reward (default: the dearest paid for)")
+    p = vs.add_parser("void", help="void a voucher not used yet: its points are free again")
+    p.add_argument("code", metavar="CODE")
+    for p in vs.choices.values():
         add_config_option(p)
         p.set_defaults(run=target)
 

@@ -20,11 +20,12 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from bridge.loyalty.claims import ClaimError, new_code, normalise_code
 from bridge.loyalty.earning import IssuedVoucher, Policy, Reward, VoucherUse
 from bridge.loyalty.lots import draw
+from bridge.store.engine import outages_as_unavailable
 from bridge.store.models import Account, EntryKind, LedgerEntry, Voucher
 
 log = logging.getLogger(__name__)
@@ -185,3 +186,67 @@ def _spend(
             .values(balance=Account.balance - taken, updated_at=now)
         )
     return taken
+
+
+# -- the owner's commands (``tillbridge voucher``) ------------------------------------------
+
+
+def list_vouchers(engine: Engine, customer_id: int) -> list[Voucher]:
+    with outages_as_unavailable(), engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(Voucher).where(Voucher.customer_id == customer_id).order_by(Voucher.id)
+            ).all()
+        )
+
+
+def issue_on_request(
+    engine: Engine, customer_id: int, reward_id: str | None, policy: Policy, now: datetime
+) -> IssuedVoucher:
+    """Issue a voucher the customer asked for ("keep collecting" programmes): the reward
+    named, else the dearest one the available points pay for. Raises ``VoucherError``."""
+    if not policy.rewards:
+        raise VoucherError("the programme has no rewards: add [[reward]] to the rules file")
+    rewards = {r.reward_id: r for r in policy.rewards}
+    if reward_id is not None and reward_id not in rewards:
+        raise VoucherError(f"no reward {reward_id!r} (rewards: {', '.join(sorted(rewards))})")
+    today = now.date()
+    with outages_as_unavailable(), engine.begin() as conn:
+        balance = conn.execute(
+            select(Account.balance).where(Account.customer_id == customer_id).with_for_update()
+        ).scalar_one_or_none()
+        available = int(balance or 0) - reserved(conn, customer_id, today)
+        if reward_id is not None:
+            reward = rewards[reward_id]
+        else:
+            paid = [r for r in policy.rewards if r.points <= available]
+            if not paid:
+                cheapest = min(policy.rewards, key=lambda r: r.points)
+                raise VoucherError(
+                    f"{available} points available: the cheapest reward ({cheapest.label}) "
+                    f"needs {cheapest.points}"
+                )
+            reward = max(paid, key=lambda r: r.points)
+        if reward.points > available:
+            raise VoucherError(
+                f"{reward.label} needs {reward.points} points; {available} are available"
+            )
+        return issue(conn, customer_id, reward, policy, now, today)
+
+
+def void_voucher(engine: Engine, code: str, now: datetime) -> Voucher:
+    """Void a voucher not used yet (printed by mistake, lost): its points are free again."""
+    stored = ours(code)
+    if stored is None:
+        raise VoucherError(f"{code!r} is not a voucher code")
+    with outages_as_unavailable(), engine.begin() as conn:
+        voucher = conn.execute(
+            select(Voucher).where(Voucher.code == stored).with_for_update()
+        ).one_or_none()
+        if voucher is None:
+            raise VoucherError(f"no voucher {stored}")
+        if voucher.used_at is not None:
+            raise VoucherError(f"voucher {stored} was used on {voucher.used_at:%Y-%m-%d}")
+        if voucher.voided_at is None:
+            conn.execute(update(Voucher).where(Voucher.id == voucher.id).values(voided_at=now))
+        return voucher

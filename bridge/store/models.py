@@ -325,4 +325,3 @@ class Voucher(Base):
     used_at: Mapped[datetime | None]
     used_receipt_key: Mapped[str | None] = mapped_column(String(80))
     voided_at: Mapped[datetime | None]
-

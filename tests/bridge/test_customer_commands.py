@@ -68,3 +68,31 @@ def test_a_number_never_seen_is_refused_not_enrolled(
     assert main(["customer", "merge", "#1", "#1", "--config", config]) == 1
     assert main(["customer", "edit", "#1", "--config", config]) == 1
     assert "nothing to change" in capsys.readouterr().err
+
+
+def test_vouchers_on_request_listed_and_voided(
+    tmp_path: Path, config: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "rules.toml").write_text(
+        'version = "t"\n[policy]\nreward_issue = "on_request"\n'
+        '[[reward]]\nid = "ten"\npoints = 10\nlabel = "1 EUR voucher"\nvalue = "1.00"\n',
+        encoding="utf-8",
+    )
+    text = Path(config).read_text(encoding="utf-8")
+    Path(config).write_text(text + '[loyalty]\nrules = "rules.toml"\n', encoding="utf-8")
+    sale = str(FIXTURES / "bakery_es" / "sale_customer_card.bin")
+    assert main(["award", sale, "--till", "front", "--config", config]) == 0  # 13 points
+    capsys.readouterr()
+    assert main(["voucher", "issue", "400012345678", "--config", config]) == 0
+    issued = capsys.readouterr().out
+    assert "(1 EUR voucher) issued to customer #1" in issued
+    code = issued.split()[1]
+    # Its points are reserved: 3 left, not enough for another.
+    assert main(["voucher", "issue", "400012345678", "--config", config]) == 1
+    assert "3 points available" in capsys.readouterr().err
+    assert main(["voucher", "list", "400012345678", "--config", config]) == 0
+    assert f"{code}  1 EUR voucher  10 points" in capsys.readouterr().out
+    assert main(["voucher", "void", code, "--config", config]) == 0
+    assert main(["voucher", "issue", "400012345678", "--reward", "ten", "--config", config]) == 0
+    assert main(["voucher", "issue", "400012345678", "--reward", "nope", "--config", config]) == 1
+    assert "no reward 'nope'" in capsys.readouterr().err

@@ -92,6 +92,13 @@ def _run_in(workdir: Path, tills: list[DemoTill], quiet: bool, keep: bool, serve
 
     async def demo(reactor: Any) -> None:
         await _demo(reactor, workdir, tills, result, keep)
+        if result.get("ok") and (FIXTURES / "tills").is_dir():
+            from bridge.commands.demo_story import run_story
+
+            try:
+                result["story"] = await run_story(reactor, workdir, _text)
+            except Exception as exc:
+                result["story_error"] = exc
         try:
             _report(workdir, tills, result, quiet, keep, serve)
             if serve and result.get("ok"):
@@ -423,6 +430,15 @@ def _report(
     if unread:
         print("not read (printed as the till sent them; raw bytes kept to award later)")
         print("\n".join(unread))
+    story = result.get("story")
+    if story:
+        print(f"\n{RULE}\nthe programme, end to end: one customer at the diner\n{RULE}")
+        for step in story:
+            print(f"\n{step.title} (balance after: {step.balance})")
+            if not quiet:
+                print(_indent(step.text))
+    if "story_error" in result:
+        print(f"the programme's story failed: {result['story_error']!r}", file=sys.stderr)
     sent_total = sum(len(t.captures) for t in tills)
     print(
         f"\n{sent_total} captures sent, {printed} printed: {injected} with a loyalty message, "
@@ -430,7 +446,12 @@ def _report(
     )
     if "error" in result:
         print(f"demo failed: {result['error']!r}", file=sys.stderr)
-    result["ok"] = result.get("ok", False) and broken == 0 and printed == sent_total
+    result["ok"] = (
+        result.get("ok", False)
+        and broken == 0
+        and printed == sent_total
+        and "story_error" not in result
+    )
     where = workdir / "printed"
     if where.exists():
         print(f"printed receipts (text, HTML, PNG): {where}")

@@ -885,6 +885,21 @@ def test_tillbridge_demo_changes_nothing_it_should_not() -> None:
     done = run_tillbridge("demo", "-q", timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert " 0 changed" in done.stdout
+    # The programme end to end: earned, a voucher printed, redeemed, a refund taking back.
+    story = done.stdout.split("the programme, end to end", 1)[1]
+    balances = [int(b) for b in re.findall(r"\(balance after: (\d+)\)", story)]
+    assert balances == [14, 27, 19, 6], story
+
+
+def test_the_demo_story_prints_a_voucher_and_redeems_it() -> None:
+    done = run_tillbridge("demo", timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    story = done.stdout.split("the programme, end to end", 1)[1]
+    [code] = set(
+        re.findall(r"CODE128 ([2-9A-HJ-NP-Z]{3}-[2-9A-HJ-NP-Z]{3}-[2-9A-HJ-NP-Z]{3})", story)
+    )
+    assert f"COUPON {code}" in story and f"Voucher {code}: -20 points" in story
+    assert "Orig. check #5002" in story
 
 
 def test_tillbridge_demo_serve_prints_your_own_captures_until_stopped() -> None:

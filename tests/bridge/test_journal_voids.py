@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from bridge.loyalty import Journal, JournalEntry, Ledger, Outcome, PointsRule, Voided
+from bridge.loyalty.earning import Policy
 from bridge.store import LedgerEntry, StoreUnavailable, make_engine, migrate
 from parsers.receipt import Receipt
 
@@ -25,6 +26,9 @@ RULE = PointsRule()
 NOW = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
 CARD = "4000123412341234"
 WHY = "the printer reset before it took the receipt"
+
+
+POLICY = Policy()
 
 
 def award(receipt: Receipt) -> JournalEntry:
@@ -118,8 +122,10 @@ def test_a_void_appended_while_a_replay_runs_is_applied_by_it(
     journal.append(void(make_receipt(number="nothing")))  # makes the replay read again
 
     class _TillVoidsMeanwhile(Ledger):
-        def award(self, r: Receipt, rule: PointsRule, now: datetime) -> Outcome:
-            outcome = super().award(r, rule, now)
+        def award(
+            self, r: Receipt, rule: PointsRule, now: datetime, policy: Policy = POLICY
+        ) -> Outcome:
+            outcome = super().award(r, rule, now, policy)
             journal.append(void(receipt))  # the printer reset while this was replayed
             return outcome
 
@@ -154,9 +160,11 @@ class _Snapshots(Ledger):
         shutil.copyfile(self._journal.path, folder / "awards.jsonl")
         self.taken.append(folder)
 
-    def award(self, receipt: Receipt, rule: PointsRule, now: datetime) -> Outcome:
+    def award(
+        self, receipt: Receipt, rule: PointsRule, now: datetime, policy: Policy = POLICY
+    ) -> Outcome:
         self._snap()
-        outcome = super().award(receipt, rule, now)
+        outcome = super().award(receipt, rule, now, policy)
         self._snap()
         return outcome
 

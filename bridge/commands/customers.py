@@ -323,6 +323,11 @@ def add_parsers(sub: Any, add_config_option: Any) -> None:
     """The ``customer``, ``card``, ``points`` and ``verify`` subcommands."""
     target = "bridge.commands.customers:run"
 
+    def finish(actions: Any) -> None:
+        for p in actions.choices.values():
+            add_config_option(p)
+            p.set_defaults(run=target)
+
     def details(p: argparse.ArgumentParser) -> None:
         p.add_argument("--name")
         p.add_argument("--phone")
@@ -351,9 +356,7 @@ def add_parsers(sub: Any, add_config_option: Any) -> None:
     p = cs.add_parser("forget", help="erase a customer's personal data (the ledger stays)")
     p.add_argument("who", metavar="WHO")
     p.add_argument("--yes", action="store_true", help="yes, erase it for good")
-    for p in cs.choices.values():
-        add_config_option(p)
-        p.set_defaults(run=target)
+    finish(cs)
 
     k = sub.add_parser("card", help="link, unlink or block a customer's card or number")
     ks = k.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -365,9 +368,7 @@ def add_parsers(sub: Any, add_config_option: Any) -> None:
     p.add_argument("number", metavar="NUMBER")
     p = ks.add_parser("block", help="a lost or stolen card earns nothing from now on")
     p.add_argument("number", metavar="NUMBER")
-    for p in ks.choices.values():
-        add_config_option(p)
-        p.set_defaults(run=target)
+    finish(ks)
 
     pt = sub.add_parser("points", help="a customer's balance, or an adjustment with a reason")
     ps = pt.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -377,9 +378,7 @@ def add_parsers(sub: Any, add_config_option: Any) -> None:
     p.add_argument("who", metavar="WHO")
     p.add_argument("points", type=int, metavar="POINTS")
     p.add_argument("--reason", required=True)
-    for p in ps.choices.values():
-        add_config_option(p)
-        p.set_defaults(run=target)
+    finish(ps)
 
     vo = sub.add_parser("voucher", help="a customer's vouchers; issue one on request; void one")
     vs = vo.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -390,9 +389,7 @@ def add_parsers(sub: Any, add_config_option: Any) -> None:
     p.add_argument("--reward", metavar="ID", help="this reward (default: the dearest paid for)")
     p = vs.add_parser("void", help="void a voucher not used yet: its points are free again")
     p.add_argument("code", metavar="CODE")
-    for p in vs.choices.values():
-        add_config_option(p)
-        p.set_defaults(run=target)
+    finish(vs)
 
     v = sub.add_parser("verify", help="check every cached balance and lot against the ledger")
     add_config_option(v)

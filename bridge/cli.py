@@ -170,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_customer_commands(sub, add_config_option)
 
+    from bridge.commands.rules import add_parser as add_rules_command
+
+    add_rules_command(sub, add_config_option)
+
     c = sub.add_parser("check-config", help="read and check the config file, then summarise it")
     add_config_option(c)
     c.set_defaults(run="bridge.commands.check_config:run")

@@ -434,7 +434,9 @@ class Ledger:
             {"customer_id": customer_id, "start": start, "end": start + timedelta(days=1)},
         ).one()
         return CustomerFacts(
-            first_purchase=not row.earned_before, points_today=max(0, int(row.today or 0))
+            first_purchase=not row.earned_before,
+            birthday=row.birthday,
+            points_today=max(0, int(row.today or 0)),
         )
 
     def void(self, receipt: Receipt, reason: str, now: datetime) -> int:
@@ -901,8 +903,11 @@ class _AwardStatements:
                 LedgerEntry.created_at < bindparam("end"),
             ),
         )
+        birthday = select(Customer.birthday).where(Customer.id == customer)
         self.facts = select(
-            exists(stands).label("earned_before"), today.scalar_subquery().label("today")
+            exists(stands).label("earned_before"),
+            today.scalar_subquery().label("today"),
+            birthday.scalar_subquery().label("birthday"),
         )
         self.insert_claim_code = insert_for(ClaimCode)
         self.find_code = select(ClaimCode.id).where(ClaimCode.code == bindparam("code"))

@@ -84,7 +84,7 @@ from bridge.loyalty.keys import claim_key, earn_key, idempotency_key, void_key
 from bridge.loyalty.lots import add_lot, draw, draw_lot, expiry_day, open_lots
 from bridge.loyalty.programme.policy import next_reward
 from bridge.loyalty.receipts import store_receipt
-from bridge.loyalty.vouchers import issue_due, redeem, reserved
+from bridge.loyalty.vouchers import add_stamps, issue_due, redeem, reserved, stamps_held
 from bridge.store.engine import outages_as_unavailable
 from bridge.store.models import (
     REASON_LENGTH,
@@ -437,6 +437,7 @@ class Ledger:
             first_purchase=not row.earned_before,
             birthday=row.birthday,
             points_today=max(0, int(row.today or 0)),
+            stamps=stamps_held(conn, customer_id),
         )
 
     def void(self, receipt: Receipt, reason: str, now: datetime) -> int:
@@ -647,6 +648,7 @@ class Ledger:
         # customer's it was issued to, and its points are drawn from them).
         uses = redeem(conn, receipt.voucher_codes, key, now, today, policy)
         issued: tuple[IssuedVoucher, ...] = ()
+        stamps: tuple[StampProgress, ...] = ()
         next_up: NextReward | None = None
         if customer_id is not None:
             self._credit(conn, customer_id, points, now)
@@ -660,6 +662,8 @@ class Ledger:
                 balance_after = self._lock_account(conn, customer_id, now)
             assert balance_after is not None
             issued = issue_due(conn, customer_id, balance_after, policy, now, today)
+            stamps, filled = add_stamps(conn, customer_id, earning.stamps, key, policy, now, today)
+            issued += filled
             if policy.rewards:
                 available = balance_after - reserved(conn, customer_id, today)
                 next_up = next_reward(available, policy)
@@ -678,6 +682,7 @@ class Ledger:
             parts=earning.parts,
             vouchers=issued,
             voucher_uses=uses,
+            stamps=stamps,
             expiring=expiring,
             next_reward=next_up,
         )

@@ -23,10 +23,17 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from bridge.loyalty.claims import ClaimError, new_code, normalise_code
-from bridge.loyalty.earning import IssuedVoucher, Policy, Reward, VoucherUse
+from bridge.loyalty.earning import (
+    IssuedVoucher,
+    Policy,
+    Reward,
+    StampAdd,
+    StampProgress,
+    VoucherUse,
+)
 from bridge.loyalty.lots import draw
 from bridge.store.engine import outages_as_unavailable
-from bridge.store.models import Account, EntryKind, LedgerEntry, Voucher
+from bridge.store.models import Account, EntryKind, LedgerEntry, StampEntry, Voucher
 
 log = logging.getLogger(__name__)
 
@@ -250,3 +257,62 @@ def void_voucher(engine: Engine, code: str, now: datetime) -> Voucher:
         if voucher.voided_at is None:
             conn.execute(update(Voucher).where(Voucher.id == voucher.id).values(voided_at=now))
         return voucher
+
+
+# -- stamp cards ------------------------------------------------------------------------------
+
+
+def stamps_held(conn: Connection, customer_id: int) -> dict[str, int]:
+    """The stamps on each of the customer's cards."""
+    return {
+        card: int(held)
+        for card, held in conn.execute(
+            select(StampEntry.card_id, func.sum(StampEntry.stamps))
+            .where(StampEntry.customer_id == customer_id)
+            .group_by(StampEntry.card_id)
+        )
+    }
+
+
+def add_stamps(
+    conn: Connection,
+    customer_id: int,
+    adds: tuple[StampAdd, ...],
+    receipt_key: str,
+    policy: Policy,
+    now: datetime,
+    today: date,
+) -> tuple[tuple[StampProgress, ...], tuple[IssuedVoucher, ...]]:
+    """Put a receipt's stamps on the customer's cards; a card that fills gives up ``goal``
+    stamps for a voucher (the free item: no points to draw). The cards' progress, and the
+    vouchers issued."""
+    if not adds:
+        return (), ()
+    held = stamps_held(conn, customer_id)
+    progress: list[StampProgress] = []
+    issued: list[IssuedVoucher] = []
+    for add in adds:
+        if add.stamps <= 0 or add.goal <= 0:
+            continue
+        rows = [add.stamps]
+        total = held.get(add.card_id, 0) + add.stamps
+        while total >= add.goal:
+            rows.append(-add.goal)
+            total -= add.goal
+            reward = Reward(add.card_id, 0, add.label)
+            issued.append(issue(conn, customer_id, reward, policy, now, today))
+        conn.execute(
+            insert(StampEntry),
+            [
+                {
+                    "customer_id": customer_id,
+                    "card_id": add.card_id[:64],
+                    "stamps": stamps,
+                    "receipt_key": receipt_key,
+                    "created_at": now,
+                }
+                for stamps in rows
+            ],
+        )
+        progress.append(StampProgress(add.card_id, add.label, total, add.goal))
+    return tuple(progress), tuple(issued)

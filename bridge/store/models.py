@@ -325,3 +325,17 @@ class Voucher(Base):
     used_at: Mapped[datetime | None]
     used_receipt_key: Mapped[str | None] = mapped_column(String(80))
     voided_at: Mapped[datetime | None]
+
+
+class StampEntry(Base):
+    """Stamps a receipt added to a customer's stamp card (positive), or a filled card gave up
+    for its voucher (negative). A card holds the sum of its rows; rows are only added."""
+
+    __tablename__ = "stamps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    card_id: Mapped[str] = mapped_column(String(64))
+    stamps: Mapped[int] = mapped_column(Integer)
+    receipt_key: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime]

@@ -26,6 +26,7 @@ TABLES = {
     "lots",  # 0009: points with their expiry day, and what debits drew
     "lot_draws",
     "vouchers",  # 0011: rewards issued, and whether they were used
+    "stamps",  # 0012: stamp cards, as rows of stamps added and given up
     "store_identity",
     "claim_attempts",
 }

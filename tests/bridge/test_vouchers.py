@@ -118,3 +118,38 @@ def test_keep_collecting_issues_nothing_by_itself(tmp_path: Path) -> None:
         assert outcome.vouchers == () and outcome.next_reward is None
     finally:
         engine.dispose()
+
+
+def test_a_stamp_card_fills_into_a_free_item_voucher(tmp_path: Path) -> None:
+    from bridge.loyalty.earning import StampProgress
+    from bridge.loyalty.programme import parse_programme
+    from parsers.receipt import Item
+
+    rules = parse_programme(
+        'version = "s"\n[[stamp_card]]\nid = "coffee"\nlabel = "3 coffees, a free one"\n'
+        'goal = 3\nname = "(?i)coffee"\n',
+        source="s.toml",
+    )
+    engine = _engine(tmp_path)
+    try:
+        ledger = Ledger(engine)
+
+        def coffees(number: int, qty: int, *codes: str) -> Receipt:
+            sale = _sale(number, f"{2 * qty}.00", *codes)
+            sale.items = [Item("Coffee", Decimal(2 * qty), Decimal(qty), Decimal(2))]
+            sale.discounts = [Discount("Voucher", Decimal(0), c) for c in codes]
+            return sale
+
+        first = ledger.award(coffees(1, 2), rules, NOW, rules.policy)
+        assert first.stamps == (StampProgress("coffee", "3 coffees, a free one", 2, 3),)
+        assert first.vouchers == ()
+        second = ledger.award(coffees(2, 2), rules, NOW, rules.policy)
+        assert [s.stamps for s in second.stamps] == [1]  # 4 stamps: a card filled, 1 over
+        [free] = second.vouchers
+        assert free.label == "3 coffees, a free one"
+        used = ledger.award(coffees(3, 1, free.code), rules, NOW, rules.policy)
+        assert [(u.status, u.points) for u in used.voucher_uses] == [("redeemed", 0)]
+        assert used.balance == 2 * 2 + 2 * 2 + 2  # a free coffee costs no points
+        assert verify(engine) == []
+    finally:
+        engine.dispose()

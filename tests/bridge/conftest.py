@@ -74,6 +74,19 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'tillbridge.sqlite'}"
 
 
+@pytest.fixture
+def bakery_config(tmp_path: Path) -> str:
+    """A config file for the owner's commands: one bakery till, SQLite in ``tmp_path``."""
+    path = tmp_path / "tillbridge.toml"
+    path.write_text(
+        'journal = "journal.jsonl"\n[database]\nurl = "sqlite:///tillbridge.db"\n'
+        '[[tills]]\nname = "front"\nlisten = "tcp:127.0.0.1:9100"\n'
+        'printer = "tcp:127.0.0.1:9"\nlayout = "bakery_es"\n',
+        encoding="utf-8",
+    )
+    return str(path)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """An engine on an empty database of each kind, not migrated."""

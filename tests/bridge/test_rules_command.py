@@ -14,15 +14,8 @@ FIXTURES = ROOT / "fixtures"
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> str:
-    path = tmp_path / "tillbridge.toml"
-    path.write_text(
-        'journal = "journal.jsonl"\n[database]\nurl = "sqlite:///tillbridge.db"\n'
-        '[[tills]]\nname = "front"\nlisten = "tcp:127.0.0.1:9100"\n'
-        'printer = "tcp:127.0.0.1:9"\nlayout = "bakery_es"\n',
-        encoding="utf-8",
-    )
-    return str(path)
+def config(bakery_config: str) -> str:
+    return bakery_config
 
 
 def test_check_and_show_the_example(capsys: pytest.CaptureFixture[str]) -> None:

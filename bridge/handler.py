@@ -224,7 +224,7 @@ class ReceiptHandler:
             "%s: refund %s: %d points taken back%s%s",
             self.till,
             receipt.number,
-            -outcome.points if outcome.points < 0 else outcome.points,
+            abs(outcome.points),
             f" from {outcome.customer}, balance {outcome.balance}" if outcome.customer else "",
             " (recorded before)" if outcome.duplicate else "",
         )

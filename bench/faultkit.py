@@ -749,10 +749,14 @@ def judge(
     *,
     unread: Counter[str] | None = None,
     pending: Counter[str] | None = None,
+    when_told: dict[str, Sequence[PrinterConnection]] | None = None,
 ) -> Verdict:
-    """Every promise, sale by sale. ``awards``: earn entries per receipt number in the ledger;
-    ``pending``: awards still waiting somewhere the daemon will apply them without a person
-    (journal, inbox); ``unread``: receipts kept for ``tillbridge award``."""
+    """Every promise, sale by sale. ``printers``: what the printers finally received (a sale
+    printed whole there earns); ``when_told``: what they had when each till had its answer
+    (default: ``printers``), for whether a till told "printed" was told the truth; ``awards``:
+    earn entries per receipt number in the ledger; ``pending``: awards still waiting
+    somewhere the daemon will apply them without a person (journal, inbox); ``unread``:
+    receipts kept for ``tillbridge award``."""
     unread = unread or Counter()
     pending = pending or Counter()
     verdict = Verdict(sent=len(sales), attempts=len(attempts))
@@ -768,17 +772,20 @@ def judge(
         tries = by_sale.get(sale.number, [])
         told = sum(1 for a in tries if a.outcome == PRINTED)
         places = placements(sale, printers.get(sale.till, ()))
+        places_told = (
+            places if when_told is None else placements(sale, when_told.get(sale.till, ()))
+        )
         awarded = awards.get(sale.number, 0)
         what = f"{sale.till} receipt #{sale.number}"
         history = _history(tries)
         if places:
             verdict.printed_whole += 1
             whole_first[sale.number] = min(p.first for p in places)
-        if told > len(places):
+        if told > len(places_told):
             verdict.lied += 1
             verdict.broken.append(
                 f"{what}: the till was told 'printed' {told}x but it reached the printer whole "
-                f"{len(places)}x (attempts: {history})"
+                f"{len(places_told)}x (attempts: {history})"
             )
         if awarded >= 2:
             verdict.awarded_twice += 1

@@ -132,17 +132,18 @@ class Rig:
         self,
         sales: Sequence[Sale],
         awards: Counter[str] | None = None,
-        seen: dict[str, list[PrinterConnection]] | None = None,
+        when_told: dict[str, list[PrinterConnection]] | None = None,
     ) -> Verdict:
-        """``seen``: what the printers had when the till was answered (default: now)."""
+        """``when_told``: what the printers had when the tills were answered (default: now)."""
         numbers = {s.number for s in sales}
         return judge(
             sales,
             [a for a in self.attempts if a.sale.number in numbers],
-            self.seen() if seen is None else seen,
+            self.seen(),
             ledger_awards(self.daemon.database) if awards is None else awards,
             unread=unread_numbers(self.daemon),
             pending=journal_numbers(self.daemon) + inbox_numbers(self.daemon),
+            when_told=when_told,
         )
 
     def finish(self) -> None:
@@ -286,9 +287,10 @@ def printer_stops_reading(plan: Plan, folder: Path) -> Row:
         r.finish()
         return Row(
             "printer stops reading (paper out)",
-            r.verdict(sales, seen=answered),
+            r.verdict(sales, when_told=answered),
             f"{len(sales[0].data) // 1024} KiB each; the till: {', '.join(took)}; "
-            f"{got // 1024} KiB reached the printer while it was not reading",
+            f"{got // 1024} KiB reached the printer while it was not reading, "
+            "the rest once it read again",
         )
 
 

@@ -387,6 +387,28 @@ async def test_a_printer_that_stops_reading_keeps_the_till_waiting_then_it_close
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_printer_that_never_reads_again_resets_the_till_and_its_receipt_earns_nothing(
+    printer: Any, bridges: Any
+) -> None:
+    fake, printer_port = printer
+    fake.paused = True  # paper out, and nobody comes to put paper in
+    options = LinkOptions(drain_timeout=1.0)
+    bridge = bridges(printer_port, SessionConfig(till="t"), answer=lambda r: M, options=options)
+    # Big enough that the receipt cannot all sit in the kernel's buffers on the printer side
+    # before its cut is read, small enough that the cut is read (the printer's queue holds it).
+    data = SALE + b"x" * (64 << 10) + CUT
+    sock = raw_till(bridge.port)
+    sock.settimeout(30)
+    sock.sendall(data)
+    sock.shutdown(socket.SHUT_WR)
+    assert (await threads.deferToThread(read_outcome, sock))[1] == "reset"
+    await until(lambda: bool(bridge.not_printed), what="the receipt reported not printed")
+    ((request, why),) = bridge.not_printed
+    assert request is bridge.requests[0]  # it was read and handled, so its award is voided
+    assert "stopped taking bytes" in why
+
+
+@pytest_twisted.ensureDeferred
 async def test_connections_of_one_till_reach_the_printer_one_at_a_time_in_order(
     printer: Any, bridges: Any
 ) -> None:
